@@ -42,17 +42,17 @@ class Spare:
         self.err, err_w = os.pipe()
         req_r, self.requests = os.pipe()
         self.replies, rep_w = os.pipe()
-        control_r, self.control = os.pipe()
-        self.stdin = os.memfd_create("stdin", os.MFD_CLOEXEC)
-        child_fds = [status_w, self.stdin, out_w, err_w, req_r, rep_w, control_r]
+        # the job goes down it; for a stdio job then each case's stdio, and its wait status comes back
+        self.control, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        stdin = os.open("/dev/null", os.O_RDONLY | os.O_CLOEXEC)
+        child_fds = [status_w, stdin, out_w, err_w, req_r, rep_w, theirs.detach()]
         # the zygote knows everything else, the same for every execution
         request = (self.tmpdir, base["uid"], _rlimits(limits))
         try:
             socket.send_fds(sock, [pickle.dumps(request)], child_fds)
         finally:
             for fd in child_fds:
-                if fd != self.stdin:
-                    os.close(fd)
+                os.close(fd)
         self._received = False
 
     def receive(self, sock: socket.socket) -> None:
@@ -62,16 +62,12 @@ class Spare:
             self.pidfd = pidfds[0] if pidfds else -1
             self._received = True
 
-    def start(self, mode: str, source: str, stdin: bytes) -> None:
-        if stdin:
-            _write_all(self.stdin, stdin)
-            os.lseek(self.stdin, 0, os.SEEK_SET)  # the program's fd 0 shares this offset
-        body = plaindata.encode((mode, source))
-        with contextlib.suppress(BrokenPipeError):  # it died waiting: its status tells why
-            _write_all(self.control, _LEN.pack(len(body)) + body)
-        os.close(self.control)
-        os.close(self.stdin)
-        self.control = self.stdin = -1
+    def start(self, mode: str, prelude: str, source: str) -> None:
+        body = plaindata.encode((mode, prelude, source))
+        with contextlib.suppress(OSError):  # it died waiting: its status tells why
+            self.control.sendall(_LEN.pack(len(body)) + body)
+        if mode == "check":  # a stdio job's cases follow on the same socket
+            self.control.close()
 
 
 class Launcher:
@@ -92,7 +88,7 @@ class Launcher:
         struck, self._oom_kills = count > self._oom_kills, count
         return struck
 
-    def launch(self, *, mode: str, source: str, stdin: bytes, limits: Limits, deadline: float) -> Execution:
+    def launch(self, *, mode: str, prelude: str, source: str, limits: Limits, deadline: float) -> Execution:
         spare, self._next = self._next, None
         if spare is not None:
             spare.receive(self._sock)
@@ -107,9 +103,7 @@ class Launcher:
         if mode != "check":
             execution.drop_call_pipes()
         if spare.pidfd >= 0:
-            spare.start(mode, source, stdin)
-        if mode != "check":  # the next case of a stdio job comes right away
-            self._next = self._spare(limits)
+            spare.start(mode, prelude, source)
         return execution
 
     def prepare(self, limits: Limits) -> None:
@@ -143,6 +137,24 @@ class Launcher:
             Execution(self._next, deadline=time.monotonic() + 5).close()
             self._next = None
         self._oom.close()
+
+
+class Case:
+    """How one case of a stdio job ended: its output (up to the cap) and wait status."""
+
+    def __init__(self) -> None:
+        self.stdout = bytearray()
+        self.stderr = bytearray()
+        self.overflow = False
+        self.timed_out = False
+        self.wait_status: int | None = None
+
+
+def _keep(buf: bytearray, data: bytes, cap: int) -> bool:
+    """Append what fits under ``cap``; True if some did not."""
+    room = cap - len(buf)
+    buf += data[: max(room, 0)]
+    return len(data) > room
 
 
 def _write_all(fd: int, data: bytes) -> None:
@@ -250,15 +262,91 @@ class Execution:
             self._parse_status()
             return
         buf = self.stdout if fd == self.out else self.stderr
-        room = self.output_cap - len(buf)
-        if len(data) > room:
-            self.overflow = True
-        buf += data[: max(room, 0)]
+        self.overflow |= _keep(buf, data, self.output_cap)
 
     def _parse_status(self) -> None:
         for tag, value in zygote.status_records(self._status_buf):
             if tag == zygote.STATUS_EXIT:
                 self.wait_status = value
+
+    @property
+    def alive(self) -> bool:
+        """Whether its program can still run cases (nothing killed it, it has not exited)."""
+        return self.pidfd >= 0 and not self.killed and self.status in self._open
+
+    def run_case(self, stdin: bytes, *, deadline: float, output_cap: int, last: bool) -> Case:
+        """Have a stdio job's program run one case; kill the whole execution at ``deadline``.
+
+        The ``last`` case runs in the program's process itself (no fork), which then ends.
+        """
+        case = Case()
+        memfd = os.memfd_create("stdin", os.MFD_CLOEXEC)
+        out_r, out_w = os.pipe()
+        err_r, err_w = os.pipe()
+        try:
+            _write_all(memfd, stdin)
+            os.lseek(memfd, 0, os.SEEK_SET)  # the program's fd 0 shares this offset
+            socket.send_fds(self.spare.control, [b"l" if last else b"c"], [memfd, out_w, err_w])
+        except OSError:
+            pass  # its program is gone: the status pipe tells why
+        finally:
+            for fd in (memfd, out_w, err_w):
+                os.close(fd)
+        streams = {out_r: case.stdout, err_r: case.stderr}
+        control = self.spare.control.fileno()
+        poll = select.poll()
+        for fd in (out_r, err_r, control, *(self._open - {self.out})):
+            poll.register(fd, select.POLLIN)
+        status = b""
+        try:
+            # until the case's output is complete and its status is in, or its program is gone
+            while streams or (case.wait_status is None and self.status in self._open):
+                left = deadline - time.monotonic()
+                if left <= 0 and not self.killed:
+                    case.timed_out = True
+                    self.kill()
+                elif case.overflow and not self.killed:
+                    self.kill()
+                elif self.killed and left < -5:
+                    break  # (no PID namespace) something it left holds the pipes
+                for fd, _event in poll.poll(max(int(left * 1000) + 1, 1) if not self.killed else 100):
+                    if fd in streams:
+                        data = os.read(fd, _READ)
+                        if data:
+                            case.overflow |= _keep(streams[fd], data, output_cap)
+                        else:
+                            poll.unregister(fd)
+                            del streams[fd]
+                    elif fd == control:
+                        data = b""
+                        with contextlib.suppress(OSError):
+                            data = os.read(control, _READ)
+                        status += data
+                        for _tag, value in zygote.status_records(status):
+                            case.wait_status = value
+                        if not data:
+                            poll.unregister(control)
+                    else:
+                        self._read(fd)
+                        if fd not in self._open:
+                            poll.unregister(fd)
+        finally:
+            for fd in (out_r, err_r):
+                os.close(fd)
+        if case.wait_status is None:  # it ended during the case (the last one, or it died): the case's end
+            case.wait_status = self.wait_status
+            case.stderr += self.stderr
+        return case
+
+    def clear_tmpdir(self) -> None:
+        """Empty the temp dir between two cases (its program's processes are all gone)."""
+        os.chmod(self.tmpdir, 0o700)
+        with os.scandir(self.tmpdir) as entries:
+            for entry in entries:
+                if entry.is_dir(follow_symlinks=False):
+                    shutil.rmtree(entry.path, onerror=_force_remove)
+                else:
+                    _force_remove(None, entry.path, None)
 
     def wait_started(self) -> bool:
         """Whether the zygote started the program."""
@@ -296,12 +384,11 @@ class Execution:
             self.requests,
             self.replies,
             self.pidfd,
-            self.spare.control,
-            self.spare.stdin,
         ):
             if fd >= 0:
                 with contextlib.suppress(OSError):
                     os.close(fd)
+        self.spare.control.close()
         self._open.clear()
         try:
             os.rmdir(self.tmpdir)  # most programs leave nothing behind

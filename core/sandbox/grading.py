@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from bench_runner_core.records import Verdict
-from bench_runner_core.sandbox.execution import Execution, Launcher
+from bench_runner_core.sandbox.execution import Case, Execution, Launcher
 from bench_runner_core.sandbox.jobs import CheckJob, StdioJob
 from bench_runner_core.sandbox.remote import (
     NotPlainData,
@@ -106,7 +106,9 @@ def run_check(job: CheckJob, launcher: Launcher) -> Verdict:
     start = time.monotonic()
     deadline = start + job.limits.timeout_s
     checker = resolve(job.checker)
-    execution = launcher.launch(mode="check", source=job.source, stdin=b"", limits=job.limits, deadline=deadline)
+    execution = launcher.launch(
+        mode="check", prelude=job.prelude, source=job.source, limits=job.limits, deadline=deadline
+    )
     program = RemoteProgram(execution)
     try:
         if not execution.wait_started():
@@ -135,19 +137,19 @@ def run_check(job: CheckJob, launcher: Launcher) -> Verdict:
     return Verdict(status=status, detail=detail, duration_s=time.monotonic() - start)
 
 
-def _case_outcome(execution: Execution, timed_out: bool, job: StdioJob, index: int) -> tuple[str, str] | None:
+def _case_outcome(case: Case, job: StdioJob, index: int) -> tuple[str, str] | None:
     """None when the case ran cleanly (its output then gets compared)."""
-    if timed_out:
+    if case.timed_out:
         return "timeout", f"case {index}: no result within the time limit"
-    if execution.overflow:
+    if case.overflow:
         return "resource_limit", f"case {index}: output exceeded {job.limits.output_bytes} bytes"
-    wait_status = execution.wait_status
+    wait_status = case.wait_status
     if wait_status is not None and wait_status == 0:
         return None
-    stderr = bytes(execution.stderr).decode(errors="replace")
+    stderr = bytes(case.stderr).decode(errors="replace")
     if wait_status is not None and (wait_status & 0x7F) == signal.SIGXFSZ:
         return "resource_limit", f"case {index}: file size limit exceeded"
-    exc = died_error(wait_status, bytes(execution.stderr))
+    exc = died_error(wait_status, bytes(case.stderr))
     if isinstance(exc, ProgramTimeout):
         return "timeout", f"case {index}: {exc}"
     lines = stderr.strip().splitlines()
@@ -161,42 +163,53 @@ def _case_outcome(execution: Execution, timed_out: bool, job: StdioJob, index: i
 
 
 def run_stdio(job: StdioJob, launcher: Launcher) -> Verdict:
+    """Run the cases in order in one confined program (a fresh fork of it per case)."""
     start = time.monotonic()
     deadline = start + job.limits.timeout_s
     compare = resolve(job.compare)
     passed = 0
     failure: tuple[str, str] | None = None
-    for index, case in enumerate(job.cases):
-        if time.monotonic() >= deadline:
-            failure = failure or ("timeout", f"the job exceeded {job.limits.timeout_s} s before case {index}")
-            break
-        execution = launcher.launch(
-            mode="stdio", source=job.source, stdin=case.input.encode(), limits=job.limits, deadline=deadline
-        )
-        # a correct answer longer than the cap must not read as an output flood
-        execution.output_cap = max(job.limits.output_bytes, 2 * len(case.expected.encode()) + (64 << 10))
-        try:
+    execution: Execution | None = None
+    try:
+        for index, case in enumerate(job.cases):
+            if time.monotonic() >= deadline:
+                failure = failure or ("timeout", f"the job exceeded {job.limits.timeout_s} s before case {index}")
+                break
+            if execution is None or not execution.alive:  # the first case, or the last one took it down
+                if execution is not None:
+                    launcher.retire(execution)
+                execution = launcher.launch(
+                    mode="stdio", prelude=job.prelude, source=job.source, limits=job.limits, deadline=deadline
+                )
             if not execution.wait_started():
                 outcome: tuple[str, str] | None = ("error", "the sandbox did not start")
             else:
-                timed_out = execution.run_to_end(
-                    min(deadline, time.monotonic() + job.case_timeout_s), kill_on_overflow=True
+                ran = execution.run_case(
+                    case.input.encode(),
+                    deadline=min(deadline, time.monotonic() + job.case_timeout_s),
+                    # a correct answer longer than the cap must not read as an output flood
+                    output_cap=max(job.limits.output_bytes, 2 * len(case.expected.encode()) + (64 << 10)),
+                    last=index == len(job.cases) - 1,
                 )
-                outcome = _case_outcome(execution, timed_out, job, index)
-        finally:
-            execution.close()
-        oom = launcher.oom_killed()
-        if outcome is None:
-            actual = bytes(execution.stdout).decode(errors="replace")
-            if compare(case.expected, actual):
-                passed += 1
-                continue
-            outcome = ("failed", f"case {index}: expected {_short(case.expected)!r}, got {_short(actual)!r}")
-        if oom:  # whatever went wrong, a process of the program hit the memory ceiling
-            outcome = ("resource_limit", f"case {index}: {_TOGETHER}")
-        failure = failure or outcome
-        if job.stop_at_first_failure or outcome[0] == "timeout":
-            break
+                outcome = _case_outcome(ran, job, index)
+            oom = launcher.oom_killed()
+            if outcome is None:
+                actual = bytes(ran.stdout).decode(errors="replace")
+                if compare(case.expected, actual):
+                    passed += 1
+                    if index + 1 < len(job.cases):
+                        execution.clear_tmpdir()  # each case starts with an empty temp dir
+                    continue
+                outcome = ("failed", f"case {index}: expected {_short(case.expected)!r}, got {_short(actual)!r}")
+            if oom:  # whatever went wrong, a process of the program hit the memory ceiling
+                outcome = ("resource_limit", f"case {index}: {_TOGETHER}")
+            failure = failure or outcome
+            if job.stop_at_first_failure or outcome[0] == "timeout":
+                break
+            execution.clear_tmpdir()
+    finally:
+        if execution is not None:
+            launcher.retire(execution)
     status, detail = failure or ("passed", "")
     return Verdict(
         status=status,

@@ -10,10 +10,8 @@ The program is executed as a fresh module named ``program`` (registered in
 
 from __future__ import annotations
 
-import builtins
 import os
 import struct
-import sys
 import traceback
 import types
 from typing import Any
@@ -88,10 +86,8 @@ def raised(exc: BaseException) -> tuple[str, str, str, str]:
     return ("raise", type(exc).__name__, message[:2000], tail[-4000:])
 
 
-def serve(code: types.CodeType) -> None:
-    module = types.ModuleType("program")
-    module.__dict__["__builtins__"] = builtins
-    sys.modules["program"] = module
+def serve(code: types.CodeType, module: types.ModuleType) -> None:
+    """Run the program in ``module``, then answer calls into it until the worker closes the requests."""
     try:
         exec(code, module.__dict__)
         send(("ok", None))

@@ -39,6 +39,9 @@ STATUS_EXIT = b"x"
 _STATUS = struct.Struct("<ci")
 _LEN = struct.Struct("<I")
 SETUP_FAILED = 71
+#: modules that would make every fork slower if the zygote loaded them (threading runs an at-fork
+#: hook in each child), imported by a stdio job's process before its cases when its program uses them
+WARM_ON_DEMAND = ("threading",)
 _MAX_FDS = 8
 
 
@@ -206,15 +209,14 @@ def _confine(tmpdir: str, uid: int | None, limits: tuple[int, int, int, int], se
         kernel.capset(settings["capabilities"])
 
 
-def _await_job() -> tuple[str, str]:
-    """Block until the worker hands over (mode, source) on fd 5; EOF means this spare is not needed."""
+def _await_job() -> tuple[str, str, str]:
+    """Block until the worker hands over (mode, prelude, source) on fd 5; EOF means this spare is not needed."""
     try:
         (size,) = _LEN.unpack(server.read_exact(5, 4))
-        mode, source = plaindata.decode(server.read_exact(5, size))
+        mode, prelude, source = plaindata.decode(server.read_exact(5, size))
     except EOFError:
         os._exit(0)
-    os.close(5)
-    return mode, source
+    return mode, prelude, source
 
 
 def _program(request: tuple, fds: list[int]) -> None:
@@ -229,27 +231,123 @@ def _program(request: tuple, fds: list[int]) -> None:
     except BaseException:
         os.write(2, b"sandbox setup failed: " + traceback.format_exc().encode(errors="replace"))
         os._exit(SETUP_FAILED)
-    mode, source = _await_job()
+    mode, prelude, source = _await_job()
+    module = types.ModuleType("__main__" if mode == "stdio" else "program")
+    module.__dict__["__builtins__"] = builtins
+    sys.modules[module.__name__] = module
     try:
-        code = compile(source, "<program>", "exec")
-    except SyntaxError as exc:
+        exec(compile(prelude, "<prelude>", "exec"), module.__dict__)
+        code: types.CodeType | None = compile(source, "<program>", "exec")
+        failure = b""
+    except BaseException as exc:
+        code = None
+        failure = traceback.format_exc(limit=0 if isinstance(exc, SyntaxError) else None).encode(errors="replace")
         if mode == "check":
             server.send(server.raised(exc))
-        traceback.print_exc(limit=0)
-        os._exit(1)
+    if mode == "stdio":
+        if code is not None:
+            _warm_imports(code)
+        _serve_cases(module, code, failure, uid is not None)
     try:
-        if mode == "stdio":
-            _run_main(code)
-        server.serve(code)
+        os.close(5)
+        if code is None:
+            os.write(2, failure)
+            os._exit(1)
+        server.serve(code, module)
     finally:
         os._exit(1)
 
 
-def _run_main(code: types.CodeType) -> None:
+def _warm_imports(code: types.CodeType) -> None:
+    """Import, once for all cases, the modules of ``WARM_ON_DEMAND`` that the program names."""
+    names = set()
+    stack = [code]
+    while stack:
+        current = stack.pop()
+        names.update(current.co_names)
+        stack.extend(const for const in current.co_consts if isinstance(const, types.CodeType))
+    for name in WARM_ON_DEMAND:
+        if name in names:
+            with contextlib.suppress(Exception):
+                __import__(name)
+
+
+def _serve_cases(module: types.ModuleType, code: types.CodeType | None, failure: bytes, own_uid: bool) -> None:
+    """Run each test case the worker sends in a fresh fork of this confined process; report how it ended.
+
+    The job's setup (the fork from the zygote, the confinement, the prelude,
+    compiling the program) is done once; a case costs a fork. A case arrives on
+    fd 5 as its own stdin, stdout and stderr. Once the case's process has exited,
+    everything it started is killed and reaped, so every case starts alone; then
+    its wait status goes back on fd 5. The last case runs in this process itself:
+    its exit ends the job, and the zygote reports its status. EOF on fd 5 ends
+    the job too.
+    """
+    try:
+        kernel.prctl(kernel.PR_SET_DUMPABLE, 0)  # a case can neither ptrace this process nor take its fds
+        control = socket.socket(fileno=5)
+    except BaseException:
+        os.write(2, b"sandbox setup failed: " + traceback.format_exc().encode(errors="replace"))
+        os._exit(SETUP_FAILED)
+    # as PID 1 of its namespace, or with a uid of its own, kill(-1) reaches only this program's processes
+    sweep_all = os.getpid() == 1 or own_uid
+    while True:
+        try:
+            kind, fds, _flags, _addr = socket.recv_fds(control, 1, 3)
+        except OSError:
+            fds = []
+        if len(fds) != 3:  # the worker is done
+            os._exit(0)
+        if kind == b"l":
+            _case(fds, module, code, failure, forked=False)
+        pid = os.fork()
+        if pid == 0:
+            _case(fds, module, code, failure, forked=True)
+        for fd in fds:
+            os.close(fd)
+        _, status = os.waitpid(pid, 0)
+        _sweep(pid, sweep_all)
+        control.sendall(_STATUS.pack(STATUS_EXIT, status))
+
+
+def _case(
+    fds: list[int], module: types.ModuleType, code: types.CodeType | None, failure: bytes, *, forked: bool
+) -> None:
+    try:
+        try:
+            for target, fd in enumerate(fds):
+                os.dup2(fd, target)
+            os.closerange(3, 1 << 20)
+            if forked:  # its own session, like the job's process
+                os.setsid()
+        except BaseException:
+            os.write(2, b"sandbox setup failed: " + traceback.format_exc().encode(errors="replace"))
+            os._exit(SETUP_FAILED)
+        if code is None:
+            os.write(2, failure)
+            os._exit(1)
+        _run_main(code, module)
+    finally:
+        os._exit(1)
+
+
+def _sweep(pid: int, sweep_all: bool) -> None:
+    """Kill whatever a finished case left running, and reap it."""
+    with contextlib.suppress(OSError):
+        if sweep_all:
+            os.kill(-1, signal.SIGKILL)  # the caller itself is spared
+        else:
+            os.killpg(pid, signal.SIGKILL)
+    while True:
+        try:
+            if os.waitpid(-1, 0 if sweep_all else os.WNOHANG)[0] == 0:
+                return
+        except ChildProcessError:
+            return
+
+
+def _run_main(code: types.CodeType, module: types.ModuleType) -> None:
     """Run the program like ``python program.py``: then wait for its threads, run atexit, flush."""
-    module = types.ModuleType("__main__")
-    module.__dict__["__builtins__"] = builtins
-    sys.modules["__main__"] = module
     sys.argv = ["program"]
     status = 0
     try:

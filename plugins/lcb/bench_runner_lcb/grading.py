@@ -10,8 +10,6 @@ behaves as it does there.
 
 from __future__ import annotations
 
-import ast
-
 from bench_runner import CheckJob, Limits, Problem, Sandbox, StdioCase, StdioJob, Verdict
 
 #: lcb_runner's per-test timeout, in seconds
@@ -56,7 +54,7 @@ _INPUT = (
     "    return line[:-1] if line[-1:] == '\\n' else line\n"
 )
 
-# One line, so a traceback's line numbers are the program's own plus one.
+# Run in the program's module before it (a stdio job runs it once for all its cases).
 PRELUDE = (
     "; ".join(
         [f"from {m} import *" for m in _STAR_IMPORTS]
@@ -66,33 +64,8 @@ PRELUDE = (
     + "\n"
 )
 
-# A script's interpreter waits for its non-daemon threads before exiting; the sandbox's runner
-# exits right after the program's last statement, so threads still printing would be cut off.
-JOIN_THREADS = (
-    "\nimport threading as _lcb_threading\n"
-    "for _lcb_thread in _lcb_threading.enumerate():\n"
-    "    if _lcb_thread is not _lcb_threading.main_thread() and not _lcb_thread.daemon:\n"
-    "        _lcb_thread.join()\n"
-)
-
 COMPARE = "bench_runner_lcb.checks:compare_lines"
 CHECKER = "bench_runner_lcb.checks:check_functional"
-
-
-def with_prelude(program: str) -> str:
-    """``program`` with the implicit imports in front (after the ``from __future__`` imports it starts with)."""
-    try:
-        body = ast.parse(program).body
-    except (SyntaxError, ValueError):
-        return PRELUDE + program
-    # A program that compiles has its __future__ imports first, so cutting after the last one is safe.
-    future = [n for n in body if isinstance(n, ast.ImportFrom) and n.module == "__future__"]
-    if not future:
-        return PRELUDE + program
-    lines = program.splitlines(keepends=True)
-    cut = future[-1].end_lineno or 0
-    head = "".join(lines[:cut])
-    return head + ("" if head.endswith("\n") else "\n") + PRELUDE + "".join(lines[cut:])
 
 
 def program_cap_s(n_tests: int, test_timeout_s: float) -> float:
@@ -103,11 +76,11 @@ def program_cap_s(n_tests: int, test_timeout_s: float) -> float:
 def job_for(problem: Problem, program: str, test_timeout_s: float) -> StdioJob | CheckJob:
     tests = problem.data["tests"]
     limits = Limits(timeout_s=program_cap_s(len(tests), test_timeout_s))
-    source = with_prelude(program)
     func_name = problem.data.get("func_name")
     if func_name:
         return CheckJob(
-            source=source,
+            source=program,
+            prelude=PRELUDE,
             checker=CHECKER,
             kwargs={
                 "func_name": func_name,
@@ -120,7 +93,8 @@ def job_for(problem: Problem, program: str, test_timeout_s: float) -> StdioJob |
             limits=limits,
         )
     return StdioJob(
-        source=source + JOIN_THREADS,
+        source=program,
+        prelude=PRELUDE,
         cases=tuple(StdioCase(input=i, expected=o) for i, o in tests),
         compare=COMPARE,
         case_timeout_s=test_timeout_s,

@@ -529,3 +529,83 @@ print("READ " + " ".join(read) if read else "clean")
 """
     verdict = contained.run(stdio_job(source))
     assert verdict.status == "passed", verdict.detail
+
+
+# -- one job, many cases: each case is a fresh fork of the job's confined process ------------------------
+
+
+def cases_job(source: str, n: int = 3, expected: str = "clean", **kwargs: object) -> StdioJob:
+    cases = tuple(StdioCase(input=f"{i}\n", expected=expected) for i in range(n))
+    return StdioJob(source=source, cases=cases, compare=LINES, limits=QUICK, **kwargs)  # type: ignore[arg-type]
+
+
+def test_a_case_starts_alone_in_an_empty_temp_dir(contained: SandboxPool) -> None:
+    # each case reports what an earlier one left behind, then leaves a file and a daemon of its own
+    source = """
+import os, subprocess, time
+others = []
+for pid in range(2, os.getpid()):
+    try:
+        os.kill(pid, 0)
+        others.append(pid)
+    except OSError:
+        pass
+left = sorted(os.listdir("."))
+print("clean" if not others and not left else f"left {others} {left}")
+open("mark", "w").write("x")
+os.mkdir("d")
+os.chmod(".", 0)
+if os.fork() == 0:
+    os.setsid()
+    time.sleep(60)
+    os._exit(0)
+subprocess.Popen(["sleep", "60"], start_new_session=True)
+"""
+    verdict = contained.run(cases_job(source))
+    assert (verdict.status, verdict.tests_passed) == ("passed", 3), verdict
+
+
+def test_a_case_cannot_reach_the_process_that_forks_it(contained: SandboxPool) -> None:
+    # the job's process (PID 1 of the namespace) holds the control socket: a case that could ptrace it,
+    # steal its fds or kill it could forge the status of later cases
+    source = """
+import ctypes, os, signal
+libc = ctypes.CDLL(None, use_errno=True)
+PTRACE_ATTACH, PIDFD_GETFD = 16, 438
+got = []
+parent = os.getppid()
+if libc.ptrace(PTRACE_ATTACH, parent, 0, 0) == 0:
+    got.append("ptrace")
+try:
+    pidfd = os.pidfd_open(parent)
+    for fd in range(3, 16):
+        if libc.syscall(PIDFD_GETFD, pidfd, fd, 0) >= 0:
+            got.append(f"fd {fd}")
+except OSError:
+    pass
+for sig in (signal.SIGKILL, signal.SIGTERM, signal.SIGSTOP):
+    try:
+        os.kill(parent, sig)
+    except OSError:
+        pass
+print("got " + " ".join(got) if got else "clean")
+"""
+    verdict = contained.run(cases_job(source))
+    assert (verdict.status, verdict.tests_passed) == ("passed", 3), verdict
+
+
+def test_a_failing_case_does_not_spoil_the_next(contained: SandboxPool) -> None:
+    source = """
+import os, sys
+n = int(input())
+if n == 0:
+    print("clean")
+    sys.stdout.flush()
+    os._exit(3)
+if n == 1:
+    print("x" * (4 << 20))
+print("clean")
+"""
+    verdict = contained.run(cases_job(source, n=4, stop_at_first_failure=False))
+    assert verdict.status == "error" and "case 0" in verdict.detail, verdict
+    assert verdict.tests_passed == 2  # case 1 floods its output (and takes the process down); 2 and 3 pass

@@ -108,6 +108,9 @@ PAIR = functional_problem("pair", ("[1, 2]\n3", "[1, 2, 3]"), ("[]\n0", "[0]"))
         "class Solution:\n    def pair(self, nums, k):\n        return tuple(nums) + (k,)\n",
         # no class Solution: lcb_runner calls a module-level function of that name
         "def pair(nums, k):\n    return [*nums, k]\n",
+        # a __future__ import still comes first, with the implicit imports in scope
+        "from __future__ import annotations\nclass Solution:\n"
+        "    def pair(self, nums: List[int], k: int) -> List[int]:\n        return [*nums, k]\n",
     ],
 )
 def test_functional_programs_that_pass(pool: object, bench: LiveCodeBench, program: str) -> None:
@@ -155,9 +158,7 @@ def test_program_cap_bounds_a_whole_sample() -> None:
     assert grading.job_for(SUM, "print(1)", 6.0).limits.timeout_s == 18.0
 
 
-def test_prelude_goes_after_future_imports() -> None:
-    program = '"""doc"""\nfrom __future__ import annotations\nprint(1)\n'
-    source = grading.with_prelude(program)
-    compile(source, "<program>", "exec")
-    assert source.index("from __future__") < source.index(grading.PRELUDE)
-    assert grading.with_prelude("print(1)\n") == grading.PRELUDE + "print(1)\n"
+def test_tracebacks_name_the_programs_own_lines(pool: object, bench: LiveCodeBench) -> None:
+    verdict = bench.grade(SUM, "x = 1\n\nraise ValueError('boom')\n", pool)
+    assert verdict.status == "error"
+    assert 'File "<program>", line 3' in verdict.detail, verdict.detail
