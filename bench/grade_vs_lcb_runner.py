@@ -156,6 +156,14 @@ def main() -> None:
     print(f"samples: {len(pairs)}")
     print(f"pool start: {startup_s:.2f} s (not in the ratio)")
     print(f"ours: {ours_s:.1f} s   lcb_runner: {official['wall_s']:.1f} s   ratio: {official['wall_s'] / ours_s:.1f}x")
+    heavy = [v for v in ours if v.duration_s >= 1.0]
+    if heavy:
+        print(
+            f"of which programs' own run time: {len(heavy)} samples ran 1 s or more here "
+            f"({sum(v.status == 'timeout' for v in heavy)} hit the {args.timeout:g} s limit), "
+            f"{sum(v.duration_s for v in heavy):.1f} s together, the same work in any evaluator; "
+            "--exclude-slower-than 1 times the rest"
+        )
     print(f"verdicts agree: {agree}/{len(pairs)}")
     print(f"official full-test passes failing here: {sum(p['official_full_tests'] and not p['ours'] for p in pairs)}")
     for p in pairs:

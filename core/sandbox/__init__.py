@@ -24,6 +24,11 @@ How one execution is isolated (each step falls back, logged and reported in
   chdir to a fresh temp dir, Landlock (read-only interpreter paths, its temp
   dir, no TCP, no signals or abstract sockets beyond itself), a unique unused
   uid (root) or no capabilities (user namespace) (``zygote.py``, ``kernel.py``);
+* a StdioJob's process runs the job's prelude and compiles the program once,
+  then forks each case afresh with the case's stdin, stdout and stderr (the
+  last case runs in place); after a case it kills and reaps whatever the case
+  left, and the worker empties the temp dir, so every case starts alone; it is
+  non-dumpable, so a case can neither ptrace it nor take its fds (``zygote.py``);
 * the worker kills the namespace through a pidfd at the deadline; the status
   pipe closes only once every process of the execution is gone
   (``execution.py``);

@@ -25,8 +25,8 @@ _LEN = struct.Struct("<I")
 class Spare:
     """A program process forked and confined before its job arrives, waiting for its source.
 
-    The worker asks the zygote for the next spare as soon as it hands a job to
-    the current one, so the fork and the confinement overlap with grading.
+    The worker orders the next spare as soon as a verdict is out, so the fork and
+    the confinement overlap with the pool sending the next job.
     """
 
     def __init__(self, sock: socket.socket, base: dict[str, Any], limits: Limits) -> None:
@@ -164,7 +164,10 @@ def _write_all(fd: int, data: bytes) -> None:
 
 
 class Execution:
-    """Pipes to one program and the pidfd of its namespace's PID 1 (the program), which kills all of it."""
+    """Pipes to one program and the pidfd of its namespace's PID 1 (the program), which kills all of it.
+
+    A stdio job's program serves the job's cases (:meth:`run_case`) until it is retired.
+    """
 
     def __init__(self, spare: Spare, *, deadline: float) -> None:
         self.spare = spare

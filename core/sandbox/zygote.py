@@ -12,6 +12,10 @@ the worker a pidfd (the handle that kills the whole namespace) and, once it
 has reaped the program, its wait status on the status pipe, then closes it:
 the kernel lets PID 1 be reaped only after every process of its namespace is
 gone, so EOF on the status pipe means nothing of the execution is left.
+
+A stdio job's program process forks again per test case (``_serve_cases``):
+setting up and confining an execution costs more than a fork, and a job has
+several cases.
 """
 
 from __future__ import annotations
