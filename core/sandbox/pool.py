@@ -181,6 +181,8 @@ class SandboxPool:
             "wall_clock_timeout_s": limits.timeout_s,
             "output_cap_bytes": limits.output_bytes,
             "stdin": "closed (/dev/null) for check jobs, the case input for stdio jobs",
+            "stdio_cases": "a fresh fork per case of the job's confined process; "
+            "what a case leaves running is killed and its temp dir emptied before the next",
         }
 
     def run(self, job: StdioJob | CheckJob) -> Verdict:
