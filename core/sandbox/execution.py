@@ -362,19 +362,6 @@ class Execution:
                 signal.pidfd_send_signal(self.pidfd, signal.SIGKILL)
         self.killed = True
 
-    def run_to_end(self, deadline: float, *, kill_on_overflow: bool) -> bool:
-        """Pump until every pipe is closed; kill at ``deadline``. True if the deadline hit."""
-        timed_out = False
-        while self._open:
-            left = self.remaining(deadline)
-            if left <= 0 and not self.killed:
-                timed_out = True
-                self.kill()
-            if self.overflow and kill_on_overflow and not self.killed:
-                self.kill()
-            self.pump(max(left, 0.0) if not self.killed else 1.0)
-        return timed_out
-
     def close(self) -> None:
         """Kill what is left, wait until the namespace is empty, remove the temp dir."""
         self.kill()
