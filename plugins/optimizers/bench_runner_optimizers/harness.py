@@ -96,6 +96,8 @@ class Harness:
         self.best: Candidate = baseline
         self.best_score: float | None = None
         self.usage = {"task": Usage(), "proposer": Usage()}
+        #: the first limit the optimizer hit, even if it caught the exception and went on
+        self.exhausted: BudgetExhausted | None = None
 
     # --- the optimizer's API -------------------------------------------------
 
@@ -114,11 +116,11 @@ class Harness:
         new = [e for e in dict.fromkeys(examples) if (candidate.key, e.id) not in self._seen]
         rollouts = self.usage["task"].calls
         if rollouts + len(new) > self.budget.max_rollouts:
-            raise BudgetExhausted(
+            raise self._stop(
                 "max_rollouts",
                 f"{len(new)} more task-model calls would pass {self.budget.max_rollouts} (used {rollouts})",
             )
-        results = self._rollouts.evaluate(candidate, examples, self._demo_messages(candidate))
+        results = self._rollouts.evaluate(candidate, examples, self.demo_messages(candidate))
         for example in new:
             self._seen.add((candidate.key, example.id))
             self.usage["task"].add(results[example.id].usage)
@@ -129,7 +131,7 @@ class Harness:
         if candidate.key in self.trials:
             return self.trials[candidate.key]
         if len(self.trials) + 1 > self.budget.max_trials:
-            raise BudgetExhausted("max_trials", f"all {self.budget.max_trials} trials used")
+            raise self._stop("max_trials", f"all {self.budget.max_trials} trials used")
         scores = [e.score for e in self.evaluate(candidate, self.validation)]
         score = sum(scores) / len(scores) if scores else 0.0
         self.trials[candidate.key] = score
@@ -156,7 +158,7 @@ class Harness:
         used = self.usage["proposer"].tokens
         room = self.budget.max_proposer_tokens - used - _token_bound(messages)
         if room < MIN_REPLY_TOKENS:
-            raise BudgetExhausted(
+            raise self._stop(
                 "max_proposer_tokens",
                 f"a proposer call needs up to {_token_bound(messages) + MIN_REPLY_TOKENS} tokens; "
                 f"{self.budget.max_proposer_tokens - used} of {self.budget.max_proposer_tokens} left",
@@ -171,7 +173,13 @@ class Harness:
 
     # --- helpers -------------------------------------------------------------
 
-    def _demo_messages(self, candidate: Candidate) -> tuple[Message, ...]:
+    def _stop(self, reason: str, detail: str) -> BudgetExhausted:
+        exc = BudgetExhausted(reason, detail)
+        if self.exhausted is None:
+            self.exhausted = exc
+        return exc
+
+    def demo_messages(self, candidate: Candidate) -> tuple[Message, ...]:
         out: list[Message] = []
         for example_id, reply in candidate.demos:
             out.extend(self._allowed[example_id].messages)

@@ -25,7 +25,7 @@ import structlog
 from bench_runner import BadInput
 from bench_runner_core.convert import structure, unstructure, write_json_atomic
 from bench_runner_optimizers.datasets import SPLITS, Example
-from bench_runner_optimizers.harness import Budget, BudgetExhausted, Candidate, Harness
+from bench_runner_optimizers.harness import BudgetExhausted, Candidate, Harness
 from bench_runner_optimizers.manifest import TaskSpec
 from bench_runner_optimizers.models import Models
 from bench_runner_optimizers.rollouts import Cache, ModelCalls, Usage
@@ -238,15 +238,15 @@ class OptimizeRun:
         optimizer = self.optimizers[task.optimizer](**task.optimizer_params)
         try:
             optimizer.optimize(harness)
-            stop_reason = "completed"
         except BudgetExhausted as exc:
-            stop_reason = exc.reason
             log.info("budget_exhausted", task=task.id, reason=str(exc))
+        # An optimizer that caught the stop and returned (gepa does) still stopped for that reason.
+        stop_reason = harness.exhausted.reason if harness.exhausted else "completed"
         # The test split is scored only here, after the optimizer has returned.
         test_calls = ModelCalls(model=model, dataset=dataset, cache=cache, max_concurrent=workers)
         base_scores = test_calls.evaluate(baseline, examples["test"], ())
         best = harness.best
-        best_scores = test_calls.evaluate(best, examples["test"], harness._demo_messages(best))
+        best_scores = test_calls.evaluate(best, examples["test"], harness.demo_messages(best))
         test_usage = Usage()
         for evaluation in (*base_scores.values(), *(best_scores.values() if best != baseline else ())):
             test_usage.add(evaluation.usage)
@@ -322,7 +322,3 @@ def optimizer_registry(pm: Any) -> dict[str, Callable[..., Any]]:
 
         impl.function(register=register)
     return found
-
-
-def default_budget() -> Budget:
-    return Budget()

@@ -10,6 +10,8 @@ from __future__ import annotations
 import inspect
 from typing import Any
 
+import structlog
+
 from bench_runner import BadInput
 from bench_runner_optimizers.datasets import Example
 from bench_runner_optimizers.harness import Candidate, Harness
@@ -60,6 +62,13 @@ class _Adapter:
         return {name: rows for name in components_to_update}
 
 
+class _Log:
+    """GEPA's logger protocol, onto structlog (stderr): GEPA would print its progress on stdout."""
+
+    def log(self, message: str) -> None:
+        structlog.get_logger().debug("gepa", message=message)
+
+
 class Gepa:
     """Runs ``gepa.optimize`` with the harness's proposer as the reflection model."""
 
@@ -87,6 +96,9 @@ class Gepa:
             "seed": harness.seed,
             "raise_on_exception": True,
             "display_progress_bar": False,
+            "logger": _Log(),
+            # Once the harness has refused a call, GEPA's later iterations could only be refused too.
+            "stop_callbacks": [lambda _state: harness.exhausted is not None],
             **self.gepa_options,
         }
         accepted = inspect.signature(gepa.optimize).parameters
