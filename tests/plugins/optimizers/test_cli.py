@@ -161,3 +161,35 @@ def test_resume_after_kill_reaches_the_same_prompt(
 def _mkdir(path: Path) -> Path:
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def test_optimize_is_unknown_without_the_plugin(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [str(BIN), "optimize", "--help"], cwd=tmp_path, env=cli_env(tmp_path), capture_output=True, text=True
+    )
+    assert done.returncode == 2 and "optimize" in done.stderr
+
+
+def test_results_command_and_bad_input(scripted: Callable[..., ScriptedServer], tmp_path: Path) -> None:
+    server = scripted(gsm8k_answers())
+    done = run(command(server, tmp_path, "gsm8k", "few_shot"), tmp_path)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "few_shot" in done.stdout and "gain/1k" in done.stdout
+    results = str(tmp_path / "results")
+    listed = run([str(BIN), "optimize", "results", "--list-runs", "--results-dir", results], tmp_path)
+    (run_id,) = [line.split()[0] for line in listed.stdout.splitlines()]
+    assert "(done 1)" in listed.stdout
+    detailed = run(
+        [str(BIN), "optimize", "results", "--run-id", run_id, "--detailed", "--results-dir", results], tmp_path
+    )
+    assert "best prompt:" in detailed.stdout and "rollouts" in detailed.stdout
+    raw = run([str(BIN), "optimize", "results", "--run-id", run_id, "--raw", "--results-dir", results], tmp_path)
+    assert json.loads(raw.stdout)["table"][0]["optimizer"] == "few_shot"
+
+    unknown = run([*command(server, tmp_path, "gsm8k", "no_such_optimizer")], tmp_path)
+    assert unknown.returncode == 2 and "unknown optimizer 'no_such_optimizer'" in unknown.stderr
+    assert len(unknown.stderr.strip().splitlines()[-1]) < 300
+    missing = run(
+        [str(BIN), "optimize", "--resume", "opt_00000000_20260101_000000", "--results-dir", results], tmp_path
+    )
+    assert missing.returncode == 2 and "no optimization run" in missing.stderr
