@@ -27,8 +27,10 @@ class ScriptedServer(ThreadingHTTPServer):
 
     daemon_threads = True
 
-    def __init__(self, answers: list[tuple[str, str, str]], log: Path | None = None, delay: float = 0.0) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
+    def __init__(
+        self, answers: list[tuple[str, str, str]], log: Path | None = None, delay: float = 0.0, port: int = 0
+    ) -> None:
+        super().__init__(("127.0.0.1", port), _Handler)
         self.answers = answers
         self.log = log
         self.delay = delay

@@ -11,6 +11,7 @@ import importlib.util
 import json
 import os
 import signal
+import socket
 import subprocess
 import time
 from collections.abc import Callable
@@ -193,3 +194,39 @@ def test_results_command_and_bad_input(scripted: Callable[..., ScriptedServer], 
         [str(BIN), "optimize", "--resume", "opt_00000000_20260101_000000", "--results-dir", results], tmp_path
     )
     assert missing.returncode == 2 and "no optimization run" in missing.stderr
+
+
+def test_retry_failed_reruns_only_the_failed_task(scripted: Callable[..., ScriptedServer], tmp_path: Path) -> None:
+    with socket.socket() as probe:  # a loopback port where nothing listens yet
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    url = f"http://127.0.0.1:{port}/v1"
+    args = [
+        str(BIN), "optimize", "--datasets", "gsm8k", "--optimizers", "few_shot", "--models", "openai/task",
+        "--model-option", f"base_url={url}", "retries=0", "--test-mode", "--max-rollouts", "20",
+        "--results-dir", str(tmp_path / "results"), "--history", str(tmp_path / "history.json"),
+    ]  # fmt: skip
+    failed = run(args, tmp_path)
+    assert failed.returncode == 1 and "--retry-failed" in failed.stderr
+    (run_dir,) = (tmp_path / "results").glob("opt_*")
+    (status,) = json.loads((run_dir / "checkpoint.json").read_text())["tasks"].values()
+    assert status["status"] == "failed" and "cannot reach" in status["error"]
+    assert not (tmp_path / "history.json").exists()
+
+    server = scripted(gsm8k_answers(), port=port)
+    retried = run(
+        [
+            str(BIN),
+            "optimize",
+            "--retry-failed-run-id",
+            run_dir.name,
+            "--results-dir",
+            str(tmp_path / "results"),
+            "--history",
+            str(tmp_path / "history.json"),
+        ],
+        tmp_path,
+    )  # noqa: E501
+    assert retried.returncode == 0, retried.stderr[-3000:]
+    assert server.requests and "few_shot" in retried.stdout
+    assert json.loads((tmp_path / "history.json").read_text())["runs"][-1]["run_id"] == run_dir.name
