@@ -152,6 +152,8 @@ class Harness:
 
     def generate(self, prompt: str, *, system: str | None = None, max_tokens: int = 512) -> str:
         """One reply of the proposer model; its prompt and reply tokens count against ``max_proposer_tokens``."""
+        # A slow local proposer rambles to its limit; the manifest may cap every reply.
+        max_tokens = min(max_tokens, int(self.params.get("proposer_max_tokens", max_tokens)))
         messages = ((Message(role="system", content=system),) if system else ()) + (
             Message(role="user", content=prompt),
         )
