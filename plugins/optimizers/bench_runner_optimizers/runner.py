@@ -12,6 +12,7 @@ Files, under ``<results-dir>/``:
 from __future__ import annotations
 
 import json
+import re
 import secrets
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -34,6 +35,7 @@ from bench_runner_optimizers.stats import Interval, bootstrap
 log = structlog.get_logger()
 SCHEMA_VERSION = 1
 STATUSES = ("pending", "running", "done", "failed")
+RUN_ID = re.compile(r"opt_[0-9a-f]{8}_\d{8}_\d{6}")
 
 
 def new_run_id() -> str:
@@ -101,7 +103,7 @@ class RunFiles:
         self.write_checkpoint({t.id: {"status": "pending"} for t in tasks})
 
     def load(self) -> tuple[dict[str, Any], list[TaskSpec]]:
-        if not manifests_run_id(self.run_id):
+        if not RUN_ID.fullmatch(self.run_id):
             raise BadInput(
                 f"{self.run_id!r} is not an optimization run id", "see `bench_runner optimize results --list-runs`"
             )
@@ -139,12 +141,6 @@ class RunFiles:
             if folder.is_dir()
             else []
         )
-
-
-def manifests_run_id(run_id: str) -> bool:
-    import re
-
-    return re.fullmatch(r"opt_[0-9a-f]{8}_\d{8}_\d{6}", run_id) is not None
 
 
 class OptimizeRun:
@@ -213,7 +209,8 @@ class OptimizeRun:
         for role in ("train", "validation", "test"):
             if not examples[role]:
                 raise BadInput(f"{task.dataset}: no {role} examples", "check the data dir and the split counts")
-        benchmark = task.dataset if isinstance(dataset, _code_dataset_type()) else "optimize"
+        # The kernel builds a model's run config for a benchmark: a code dataset's own, else a placeholder name.
+        benchmark = task.dataset if task.dataset in self.kernel.registry.items["benchmark"] else "optimize"
         model = self.models.get(task.model, task.model_parameters, benchmark=benchmark)
         proposer_model = (
             self.models.get(task.proposer_model, task.model_parameters, benchmark=benchmark)
@@ -279,12 +276,6 @@ class OptimizeRun:
 
 def _take(examples: Sequence[Example], count: int) -> list[Example]:
     return list(examples[:count])
-
-
-def _code_dataset_type() -> type:
-    from bench_runner_optimizers.code_tasks import CodeDataset
-
-    return CodeDataset
 
 
 def open_dataset(kernel: Any, name: str, manifest: Mapping[str, Any], task: TaskSpec) -> Any:
