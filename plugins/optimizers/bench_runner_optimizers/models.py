@@ -6,6 +6,9 @@ import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+import attrs
+
+from bench_runner import RunConfig
 from bench_runner_optimizers.rollouts import Model
 
 
@@ -20,6 +23,17 @@ def settings_for(spec: str, backends: Iterable[str]) -> dict[str, Any]:
     return {"model": spec}
 
 
+def model_config(kernel: Any, settings: Mapping[str, Any], source: str) -> RunConfig:
+    """A run config for a model. A text dataset is no kernel benchmark, so only its model half is checked then."""
+    if settings["benchmark"] in kernel.registry.items["benchmark"]:
+        return kernel.config(settings, source)
+    from bench_runner_core.config import build_config
+    from bench_runner_core.run import resolve_backend
+
+    config = build_config(settings, kernel.plugin_options, source=source)
+    return attrs.evolve(config, backend=resolve_backend(kernel.registry, config))
+
+
 class Models:
     """Backends started on first use, one per (spec, parameters), closed together."""
 
@@ -32,7 +46,7 @@ class Models:
         if key not in self._open:
             registry = self.kernel.registry
             settings = {"benchmark": benchmark, **dict(parameters), **settings_for(spec, registry.items["backend"])}
-            config = self.kernel.config(settings, f"the model {spec or 'default'!r}")
+            config = model_config(self.kernel, settings, f"the model {spec or 'default'!r}")
             backend = registry.get("backend", config.backend).factory(config, None)
             try:
                 facts = dict(backend.start())

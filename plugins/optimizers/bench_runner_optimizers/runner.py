@@ -209,11 +209,9 @@ class OptimizeRun:
         for role in ("train", "validation", "test"):
             if not examples[role]:
                 raise BadInput(f"{task.dataset}: no {role} examples", "check the data dir and the split counts")
-        # The kernel builds a model's run config for a benchmark: a code dataset's own, else a placeholder name.
-        benchmark = task.dataset if task.dataset in self.kernel.registry.items["benchmark"] else "optimize"
-        model = self.models.get(task.model, task.model_parameters, benchmark=benchmark)
+        model = self.models.get(task.model, task.model_parameters, benchmark=task.dataset)
         proposer_model = (
-            self.models.get(task.proposer_model, task.model_parameters, benchmark=benchmark)
+            self.models.get(task.proposer_model, task.model_parameters, benchmark=task.dataset)
             if task.proposer_model
             else model
         )

@@ -57,7 +57,7 @@ def run(args: list[str], tmp_path: Path, timeout: float = 300) -> subprocess.Com
     return subprocess.run(args, cwd=tmp_path, env=env(tmp_path), capture_output=True, text=True, timeout=timeout)
 
 
-def test_items(dataset: str) -> list[str]:
+def held_out(dataset: str) -> list[str]:
     """Text that appears in a request only if a test example of the run (the first five) is in it."""
     if dataset == "gsm8k":
         return [e.messages[-1].content for e in load_text_dataset("gsm8k", None).splits["test"][:5]]
@@ -90,7 +90,7 @@ def test_optimize_keeps_test_items_and_budget(
     assert result["proposer_tokens"] <= BUDGET["max_proposer_tokens"]
 
     # What the server saw: every request carrying a test item comes after the optimization's last request.
-    needles = test_items(dataset)
+    needles = held_out(dataset)
     carries = ["".join(m["content"] for m in r["payload"]["messages"]) for r in server.requests]
     leaked = [any(n in text for n in needles) for text in carries]
     first_test = leaked.index(True)
@@ -131,7 +131,7 @@ def test_resume_after_kill_reaches_the_same_prompt(
     process.wait()
     first_session = [json.dumps(r["payload"], sort_keys=True) for r in server.requests]
     assert 0 < len(first_session) < len(whole_server.requests)
-    (run_dir,) = (folder / "results").glob("opt_*")
+    (run_dir,) = [p for p in (folder / "results").glob("opt_*") if p.is_dir()]
     assert json.loads((run_dir / "checkpoint.json").read_text())["tasks"].popitem()[1]["status"] == "running"
 
     resumed = run(
@@ -208,7 +208,7 @@ def test_retry_failed_reruns_only_the_failed_task(scripted: Callable[..., Script
     ]  # fmt: skip
     failed = run(args, tmp_path)
     assert failed.returncode == 1 and "--retry-failed" in failed.stderr
-    (run_dir,) = (tmp_path / "results").glob("opt_*")
+    (run_dir,) = [p for p in (tmp_path / "results").glob("opt_*") if p.is_dir()]
     (status,) = json.loads((run_dir / "checkpoint.json").read_text())["tasks"].values()
     assert status["status"] == "failed" and "cannot reach" in status["error"]
     assert not (tmp_path / "history.json").exists()
