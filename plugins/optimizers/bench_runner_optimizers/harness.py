@@ -56,6 +56,8 @@ class BudgetExhausted(Exception):
         self.reason = reason
 
 
+#: the proposer's sampling temperature unless ``proposer_temperature`` says otherwise (OPRO samples at 1.0)
+PROPOSER_TEMPERATURE = 0.7
 #: a proposer call is refused when fewer tokens than this would be left for its reply
 MIN_REPLY_TOKENS = 32
 
@@ -169,7 +171,14 @@ class Harness:
         signature = hashlib.sha256(json.dumps([m.content for m in messages]).encode()).hexdigest()
         nth = self._proposer_calls.get(signature, 0)
         self._proposer_calls[signature] = nth + 1
-        reply = self._proposer.generate(messages, max_tokens=min(max_tokens, room), occurrence=nth)
+        # Sampled, so that asking the same prompt twice can give two proposals; seeded, so runs repeat.
+        reply = self._proposer.generate(
+            messages,
+            max_tokens=min(max_tokens, room),
+            occurrence=nth,
+            temperature=float(self.params.get("proposer_temperature", PROPOSER_TEMPERATURE)),
+            seed=self.seed * 1000 + nth,
+        )
         self.usage["proposer"].add(reply.usage)
         return reply.text
 

@@ -146,8 +146,8 @@ class Model:
         parts = [m.content + ("\n\n" if m.role != "user" else "\n") for m in messages]
         return Prompt.completion("".join(parts))
 
-    def complete(self, request_id: str, messages: Sequence[Message], max_tokens: int | None = None) -> Reply:
-        params = self.config.params if max_tokens is None else attrs.evolve(self.config.params, max_tokens=max_tokens)
+    def complete(self, request_id: str, messages: Sequence[Message], **overrides: Any) -> Reply:
+        params = attrs.evolve(self.config.params, **overrides) if overrides else self.config.params
         completion = self.backend.generate(
             GenerationRequest(problem_id=request_id, sample_index=0, prompt=self.prompt(messages), params=params)
         )
@@ -226,13 +226,18 @@ class ModelCalls:
         out.update({r.example_id: r for r in results})
         return out
 
-    def generate(self, messages: Sequence[Message], *, max_tokens: int, occurrence: int) -> Reply:
+    def generate(
+        self, messages: Sequence[Message], *, max_tokens: int, occurrence: int, temperature: float, seed: int
+    ) -> Reply:
         """A free-form reply (the proposer's), cached by prompt and by how often this prompt was asked."""
-        key = _digest("proposer", self.model.key, [attrs.asdict(m) for m in messages], max_tokens, occurrence)
+        asked = [attrs.asdict(m) for m in messages]
+        key = _digest("proposer", self.model.key, asked, max_tokens, occurrence, temperature, seed)
         record = self.cache.get(key)
         if record is None:
             try:
-                reply = self.model.complete(f"proposer/{key[:8]}", messages, max_tokens=max_tokens)
+                reply = self.model.complete(
+                    f"proposer/{key[:8]}", messages, max_tokens=max_tokens, temperature=temperature, seed=seed
+                )
             except _CallFailed as exc:
                 raise BadInput(
                     f"the proposer model failed: {exc}", "check the proposer model and retry the run"
