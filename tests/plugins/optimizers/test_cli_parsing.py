@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -69,3 +72,18 @@ def test_flags_override_the_manifest(tmp_path: Path) -> None:
 def test_bad_flags_are_one_line(args: tuple[str, ...], message: str) -> None:
     with pytest.raises(BadInput, match=message):
         build_manifest(params(*args))
+
+
+@pytest.mark.parametrize("args", [["--help"], ["optimize", "--help"]])
+def test_help_imports_no_heavy_library(args: list[str]) -> None:
+    code = (
+        "import sys, bench_runner\n"
+        f"try:\n    bench_runner.main({args!r})\nexcept SystemExit:\n    pass\n"
+        "heavy = ('optuna', 'jsonschema', 'gepa', 'numpy', 'llama_cpp')\n"
+        "print('IMPORTED', [m for m in sys.modules if m.split('.')[0] in heavy], file=sys.stderr)"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BENCH_RUNNER_")}
+    env["BENCH_RUNNER_LOAD_PLUGINS"] = "optimizers"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, env=env)
+    assert "IMPORTED []" in result.stderr, result.stderr[-2000:]
+    assert "optimize" in result.stdout
