@@ -135,10 +135,11 @@ def optimize(ctx: click.Context, **values: Any) -> None:
 
         tasks = expand(manifest)
         files = runner.RunFiles(values["results_dir"], runner.new_run_id())
-        files.root.mkdir(parents=True, exist_ok=True)
-        files.create(manifest, tasks)
         statuses = ("pending",)
     run = runner.OptimizeRun(kernel=kernel, files=files, manifest=manifest, tasks=tasks)
+    if not run_id:
+        files.root.mkdir(parents=True, exist_ok=True)
+        files.create(manifest, tasks)
     echo = lambda line: click.echo(line, err=True)  # noqa: E731
     echo(f"optimization run {files.run_id}: {len(tasks)} tasks")
     try:

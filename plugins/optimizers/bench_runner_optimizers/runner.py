@@ -154,18 +154,31 @@ class OptimizeRun:
         self.optimizers = optimizer_registry(kernel.pm)
         self.models = Models(kernel)
         self._datasets: dict[str, Any] = {}
+        self._check_names()
+
+    def _check_names(self) -> None:
+        # A misspelled name fails the command before any file is written or model loaded.
+        from bench_runner_optimizers.datasets import ALIASES, LOADERS
+
+        registry = self.kernel.registry
+        benchmarks = {*registry.items["benchmark"], *registry.aliases["benchmark"]}
+        for task in self.tasks:
+            if task.optimizer not in self.optimizers:
+                known = ", ".join(sorted(self.optimizers))
+                raise BadInput(
+                    f"unknown optimizer {task.optimizer!r} (known: {known})", "pick one or install its plugin"
+                )
+            if ALIASES.get(task.dataset, task.dataset) not in LOADERS and task.dataset not in benchmarks:
+                known = ", ".join(sorted({*LOADERS, *registry.items["benchmark"]}))
+                raise BadInput(
+                    f"unknown dataset {task.dataset!r} (known: {known})", "pick one, or install the benchmark's plugin"
+                )
 
     def execute(
         self, *, statuses: Sequence[str] = ("pending", "running"), progress: Callable[[str], None] = print
     ) -> dict[str, Any]:
         checkpoint = self.files.checkpoint()
         todo = [t for t in self.tasks if checkpoint.get(t.id, {}).get("status", "pending") in statuses]
-        for task in todo:
-            if task.optimizer not in self.optimizers:
-                known = ", ".join(sorted(self.optimizers))
-                raise BadInput(
-                    f"unknown optimizer {task.optimizer!r} (known: {known})", "pick one or install its plugin"
-                )
         cache = Cache(self.files.dir / "cache.jsonl")
         try:
             for task in todo:
@@ -282,15 +295,11 @@ def open_dataset(kernel: Any, name: str, manifest: Mapping[str, Any], task: Task
 
     if ALIASES.get(name, name) in LOADERS:
         return load_text_dataset(name, manifest.get("data_dir"))
-    benchmarks = kernel.registry.items["benchmark"]
-    if name not in benchmarks:
-        known = ", ".join(sorted({*LOADERS, *benchmarks}))
-        raise BadInput(f"unknown dataset {name!r} (known: {known})", "pick one, or install the benchmark's plugin")
     from bench_runner_optimizers.code_tasks import CodeDataset
 
     settings = {"benchmark": name, **dict(task.model_parameters)}
-    config = kernel.config(settings, f"the dataset {name!r}")
-    benchmark = benchmarks[name].factory(config)
+    config = kernel.config(settings, f"the dataset {name!r}")  # an alias becomes the benchmark's name
+    benchmark = kernel.registry.get("benchmark", config.benchmark).factory(config)
     return CodeDataset(name=name, benchmark=benchmark, problems=benchmark.load_problems(), workers=config.workers)
 
 

@@ -190,6 +190,9 @@ def test_results_command_and_bad_input(scripted: Callable[..., ScriptedServer], 
     unknown = run([*command(server, tmp_path, "gsm8k", "no_such_optimizer")], tmp_path)
     assert unknown.returncode == 2 and "unknown optimizer 'no_such_optimizer'" in unknown.stderr
     assert len(unknown.stderr.strip().splitlines()[-1]) < 300
+    typo = run([*command(server, tmp_path, "gsm8kk", "few_shot")], tmp_path)
+    assert typo.returncode == 2 and "unknown dataset 'gsm8kk'" in typo.stderr
+    assert len([p for p in (tmp_path / "results").glob("opt_*") if p.is_dir()]) == 1  # no run left behind
     missing = run(
         [str(BIN), "optimize", "--resume", "opt_00000000_20260101_000000", "--results-dir", results], tmp_path
     )
