@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from bench_runner_core.api import BadInput, Option
-from bench_runner_core.plugins._files import file_sha256
-from bench_runner_core.plugins.gguf_meta import GGUFInfo, NotGGUF, read_gguf
+from bench_runner_core.files import file_sha256
+from bench_runner_core.plugins.llama._gguf import GGUFInfo, NotGGUF, read_gguf
 from bench_runner_core.records import RunConfig
 
 LLAMA_GROUP = "llama.cpp backends (llama_cpp, llama_server)"
@@ -109,7 +109,7 @@ def ctx_size(config: RunConfig, info: GGUFInfo) -> int:
 def resolve_model(config: RunConfig) -> tuple[Path, GGUFInfo]:
     """The GGUF file a run uses (``--model`` or the embedded default) and its header."""
     if config.model is None:
-        from bench_runner_core.plugins.default_model import default_model_path
+        from bench_runner_core.plugins.llama._default_model import default_model_path
 
         path = default_model_path()
     else:

@@ -10,9 +10,9 @@ import attrs
 import click
 
 from bench_runner_core.convert import dumps
+from bench_runner_core.files import cache_dir
 from bench_runner_core.hookspecs import hookimpl
-from bench_runner_core.plugins._files import cache_dir
-from bench_runner_core.plugins.gguf_meta import NotGGUF, read_gguf
+from bench_runner_core.plugins.llama._gguf import NotGGUF, read_gguf
 from bench_runner_core.registry import CommandRegistrar
 
 

@@ -18,7 +18,8 @@ import structlog
 
 from bench_runner_core.api import BadInput
 from bench_runner_core.hookspecs import hookimpl
-from bench_runner_core.plugins import _common, _cpu_probe
+from bench_runner_core.plugins import _common
+from bench_runner_core.plugins.llama import _cpu_probe
 from bench_runner_core.records import Completion, GenerationRequest, PromptStyle, RunConfig
 from bench_runner_core.registry import BackendRegistrar, OptionRegistrar
 

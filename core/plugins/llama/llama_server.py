@@ -2,7 +2,7 @@
 
 The server is llama-cpp-python's bundled ``llama_cpp.server`` module, or a
 ``llama-server`` binary given with ``--server-bin``. It listens on a free
-loopback port and is stopped however the run ends (see ``_guard.py``).
+loopback port and is stopped however the run ends (see ``_server_guard.py``).
 """
 
 from __future__ import annotations
@@ -15,10 +15,11 @@ from typing import Any
 
 from bench_runner_core.api import BadInput, Option
 from bench_runner_core.hookspecs import hookimpl
-from bench_runner_core.plugins import _common, _compat, _cpu_probe
+from bench_runner_core.plugins import _common, _openai_compat
 from bench_runner_core.plugins._http import Client, Transient
-from bench_runner_core.plugins._server_process import ServerProcess, free_port
-from bench_runner_core.plugins.gguf_meta import GGUFInfo
+from bench_runner_core.plugins.llama import _cpu_probe
+from bench_runner_core.plugins.llama._gguf import GGUFInfo
+from bench_runner_core.plugins.llama._server_process import ServerProcess, free_port
 from bench_runner_core.records import PromptStyle, RunConfig
 from bench_runner_core.registry import BackendRegistrar, OptionRegistrar
 
@@ -38,7 +39,7 @@ OPTIONS = (
 )
 
 
-class LlamaServerBackend(_compat.CompatBackend):
+class LlamaServerBackend(_openai_compat.CompatBackend):
     extended_sampling = True
 
     def __init__(self, config: RunConfig) -> None:
@@ -104,7 +105,7 @@ class LlamaServerBackend(_compat.CompatBackend):
         except BadInput:
             self._server = None
             raise
-        self._client = _compat.make_client(self._config, base_url)
+        self._client = _openai_compat.make_client(self._config, base_url)
         self._model = path.name
         return facts | {
             "backend": "llama_server",
@@ -138,5 +139,5 @@ def bench_runner_register_backends(register: BackendRegistrar) -> None:
 
 @hookimpl
 def bench_runner_register_options(register: OptionRegistrar) -> None:
-    for opt in (*OPTIONS, *_common.LLAMA_OPTIONS, *_compat.HTTP_OPTIONS, _common.KEEP_THINKING):
+    for opt in (*OPTIONS, *_common.LLAMA_OPTIONS, *_openai_compat.HTTP_OPTIONS, _common.KEEP_THINKING):
         register(opt)
