@@ -7,6 +7,7 @@ loopback port and is stopped however the run ends (see ``_server_guard.py``).
 
 from __future__ import annotations
 
+import importlib.util
 import shutil
 import sys
 from collections.abc import Mapping
@@ -124,7 +125,24 @@ class LlamaServerBackend(_openai_compat.CompatBackend):
             server.stop()
 
 
+# what llama-cpp-python's server imports beyond llama_cpp itself: its "server" extra
+SERVER_MODULES = ("uvicorn", "fastapi", "sse_starlette", "starlette_context", "pydantic_settings", "yaml")
+
+
+def check_server_installed() -> None:
+    """``BadInput`` naming the extra to install when llama-cpp-python's server cannot be imported."""
+    missing = [name for name in SERVER_MODULES if importlib.util.find_spec(name) is None]
+    if missing:
+        raise BadInput(
+            f"the llama_server backend needs llama-cpp-python's server, and {', '.join(missing)} is not installed",
+            "pip install 'bench-runner[server]', or pass --server-bin with a llama-server binary",
+        )
+
+
 def _factory(config: RunConfig, benchmark: object) -> LlamaServerBackend:
+    # checked before anything starts; a --server-bin binary needs none of it
+    if not _common.option(config, "server_bin"):
+        check_server_installed()
     return LlamaServerBackend(config)
 
 
