@@ -134,7 +134,7 @@ def check_server_installed() -> None:
     missing = [name for name in SERVER_MODULES if importlib.util.find_spec(name) is None]
     if missing:
         raise BadInput(
-            f"the llama_server backend needs llama-cpp-python's server, and {', '.join(missing)} is not installed",
+            f"the llama_server backend needs llama-cpp-python's server extra (missing: {', '.join(missing)})",
             "pip install 'bench-runner[server]', or pass --server-bin with a llama-server binary",
         )
 
