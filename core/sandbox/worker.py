@@ -23,7 +23,7 @@ from typing import Any
 # records, pickle and the grading code are imported after the fork. Not even
 # tempfile: it imports shutil, which loads zlib, bz2 and lzma (30 more mappings
 # for every fork to copy and every program to unmap).
-from bench_runner_core.sandbox import cgroup, kernel, zygote
+from bench_runner_core.sandbox import cgroup, fsroot, kernel, zygote
 
 _PRELOAD_NAMES = (
     "string re datetime collections heapq bisect copy math random statistics itertools functools operator io "
@@ -34,8 +34,6 @@ PRELOAD = tuple(_PRELOAD_NAMES.split())
 SANDBOX_UID_BASE = 1_500_000_000
 CHILD_ENV_KEYS = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "PYTHONHASHSEED")
 _LEN = struct.Struct("<Q")
-_READ_ONLY_PATHS = ("/usr", "/lib", "/lib64", "/lib32", "/bin", "/etc/ld.so.cache", "/etc/localtime")
-_DEVICES = ("/dev/null", "/dev/zero", "/dev/urandom", "/dev/random")
 
 
 def _leave_network() -> tuple[bool, bool, str]:
@@ -79,12 +77,12 @@ def _pid_namespace_probe() -> None:
         raise OSError("not PID 1")
 
 
-def _landlock_rules(abi: int) -> list[tuple[str, int]]:
-    read = kernel.FS_EXECUTE | kernel.FS_READ_FILE | kernel.FS_READ_DIR
-    paths = {*_READ_ONLY_PATHS, sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix}
-    rules = [(path, read) for path in sorted(paths)]
-    rules += [(device, kernel.FS_READ_FILE | kernel.FS_WRITE_FILE) for device in _DEVICES]
-    return rules
+def _new_session_keyring() -> str:
+    try:
+        kernel.new_session_keyring()
+    except OSError:
+        return ""
+    return "a new empty session keyring per worker (the user's is not inherited)"
 
 
 def probe() -> tuple[dict[str, Any], dict[str, Any]]:
@@ -92,8 +90,11 @@ def probe() -> tuple[dict[str, Any], dict[str, Any]]:
     network, userns, why_network = _leave_network()
     root = os.geteuid() == 0
     pid_ns = _forks_ok(_pid_namespace_probe)
+    ipc_ns = _forks_ok(lambda: kernel.unshare(kernel.CLONE_NEWIPC))
+    keyring = _new_session_keyring()
+    allowed = fsroot.allow_list()
     abi = kernel.landlock_abi()
-    rules = _landlock_rules(abi) if abi else []
+    rules = fsroot.landlock_rules(allowed) if abi else []
     if abi and not _forks_ok(lambda: kernel.landlock_restrict(abi, rules)):
         abi, rules = 0, []
     # a uid of our own (unused by anyone) makes RLIMIT_NPROC count only this worker's programs
@@ -103,6 +104,8 @@ def probe() -> tuple[dict[str, Any], dict[str, Any]]:
     capabilities = 1 << kernel.CAP_DAC_READ_SEARCH if (root and abi) else 0
     base = {
         "pid_namespace": pid_ns,
+        "ipc_namespace": ipc_ns,
+        "allow_list": allowed,
         "landlock_abi": abi,
         "landlock_rules": rules,
         "uid": uid,
@@ -115,15 +118,28 @@ def probe() -> tuple[dict[str, Any], dict[str, Any]]:
         "network_namespace": network,
         "pid_namespace": pid_ns,
         "user_namespace": userns,
+        "ipc_namespace": "a new one per execution; a stdio job's process removes its cases' objects"
+        if ipc_ns
+        else False,
+        "session_keyring": keyring or False,
         "landlock_abi": abi,
         "landlock_scoped_signals": abi >= 6,
-        "landlock_readable": [path for path, _ in rules],
+        "readable": [path + "".join(f" (not {name}/)" for name in excluded) for path, excluded in allowed],
         "sandbox_uid": "unique per worker" if uid is not None else "same as the user",
         "capabilities": "CAP_DAC_READ_SEARCH (reads limited by Landlock)" if capabilities else "none",
         "rlimit_nproc": root or userns,
         "env_allowlist": [*CHILD_ENV_KEYS, "HOME=tmpdir", "TMPDIR=tmpdir"],
         "zygote_without_test_data": True,
-        "warnings": [w for w in (why_network, "" if pid_ns else "no PID namespace") if w],
+        "warnings": [
+            w
+            for w in (
+                why_network,
+                "" if pid_ns else "no PID namespace",
+                "" if ipc_ns else "no IPC namespace: System V IPC objects are shared with the host",
+                "" if keyring else "the user's session keyring is inherited",
+            )
+            if w
+        ],
     }
     return base, protections
 
@@ -215,9 +231,20 @@ def main(job_fd: int, result_fd: int, tmpfs_bytes: int, memory_bytes: int, cpu: 
             if base["memory_cgroup"]:
                 cgroup.join(base["memory_cgroup"])
             zygote.serve(theirs, base, landlock)
+        except BaseException:
+            import traceback
+
+            traceback.print_exc()
         finally:
             os._exit(1)
     theirs.close()
+    import pickle
+
+    facts = pickle.loads(ours.recv(1 << 16))  # what the zygote could set up, once
+    protections["warnings"] += facts.pop("warnings")
+    if facts.pop("capabilities") is not None:
+        protections["capabilities"] = "none"
+    protections.update(facts)
     kernel.prctl(kernel.PR_SET_CHILD_SUBREAPER, 1)
     os.umask(0o077)  # temp dirs get exactly 0700 from mkdir (programs keep the zygote's umask)
     import traceback

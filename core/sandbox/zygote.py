@@ -37,7 +37,7 @@ import sys
 import traceback
 import types
 
-from bench_runner_core.sandbox import kernel, plaindata, server
+from bench_runner_core.sandbox import fsroot, kernel, plaindata, server
 
 STATUS_EXIT = b"x"
 _STATUS = struct.Struct("<ci")
@@ -63,23 +63,34 @@ def serve(sock: socket.socket, base: dict, landlock: tuple[int, list, str] | Non
     kernel.prctl(kernel.PR_SET_PDEATHSIG, signal.SIGKILL)
     with contextlib.suppress(OSError), open("/proc/self/oom_score_adj", "w") as handle:
         handle.write("-1000")
+    own_namespace = os.open("/proc/self/ns/pid", os.O_RDONLY) if base["pid_namespace"] else -1
+    facts, proc_fd = _enter_root(base)
     os.environ.clear()
     os.environ.update(base["env"])
     # tempfile is not loaded here: a program importing it picks its temp dir afresh (its cwd)
     settings = {
         "pid_namespace": base["pid_namespace"],
+        "ipc_namespace": base["ipc_namespace"],
         "nproc": base["nproc"],
         "drop_capabilities": base["drop_capabilities"],
         "ruleset": _ruleset(landlock),
-        "capabilities": kernel.capability_sets(base["capabilities"]),
+        # in the minimal root every allowed path is readable without CAP_DAC_READ_SEARCH
+        "capabilities": kernel.capability_sets(base["capabilities"] if proc_fd < 0 else 0),
+        "proc_fd": proc_fd,
     }
-    if settings["ruleset"] >= 0:
-        kernel.prctl(kernel.PR_SET_NO_NEW_PRIVS, 1)  # what Landlock asks of an unprivileged process
+    facts["capabilities"] = "none" if proc_fd >= 0 or not base["capabilities"] else None
+    kernel.prctl(kernel.PR_SET_NO_NEW_PRIVS, 1)  # what Landlock and seccomp ask of an unprivileged process
+    try:
+        kernel.deny_keyrings()
+        facts["keyrings"] = "add_key, request_key and keyctl fail (seccomp): no keyring is reachable"
+    except OSError as exc:
+        facts["keyrings"] = False
+        facts["warnings"].append(f"keyrings reachable: seccomp filter refused ({exc})")
+    sock.send(pickle.dumps(facts))
     server.warm_up()
     # forked programs then never traverse (and so never copy-on-write) the preloaded objects
     gc.collect()
     gc.freeze()
-    own_namespace = os.open("/proc/self/ns/pid", os.O_RDONLY) if settings["pid_namespace"] else -1
     # a program's pidfd turns readable when it exits: no SIGCHLD handler that each program must undo
     children: dict[int, tuple[int, int, int | None]] = {}  # pidfd -> (pid, status fd, uid)
     poller = select.poll()
@@ -113,6 +124,25 @@ def serve(sock: socket.socket, base: dict, landlock: tuple[int, list, str] | Non
             os.close(fd)
 
 
+def _enter_root(base: dict) -> tuple[dict, int]:
+    """Pivot into the minimal root (what programs may read, and nothing else); the facts for the summary."""
+    facts: dict = {"warnings": []}
+    old_umask = os.umask(0o022)
+    try:
+        proc_fd = fsroot.enter_minimal_root(base["allow_list"], base["sandbox_root"])
+    except OSError as exc:
+        facts["filesystem_root"] = False
+        facts["warnings"].append(f"no minimal root (the host's files are hidden by Landlock alone, if any): {exc}")
+        return facts, -1
+    finally:
+        os.umask(old_umask)
+    facts["filesystem_root"] = (
+        "a minimal root (mount namespace, pivot_root): read-only binds of the readable paths, "
+        "4 devices and the temp root; no /proc, /sys, /run, /tmp or site-packages"
+    )
+    return facts, proc_fd
+
+
 def _ruleset(landlock: tuple[int, list, str] | None) -> int:
     # built once: every execution's temp dir lives under the worker's sandbox root
     if not landlock:
@@ -130,6 +160,12 @@ def _spawn(sock: socket.socket, fds: list[int], own_namespace: int, request: tup
     except OSError:
         traceback.print_exc()
         return -1
+    proc_fd = request[3]["proc_fd"]
+    if pid > 0 and proc_fd >= 0:
+        try:  # the OOM killer takes the program, never the zygote
+            fsroot.proc_write(proc_fd, f"{pid}/oom_score_adj", b"1000")
+        except OSError:
+            traceback.print_exc()
     if pid == 0:
         try:
             sock.detach()  # its fd, like every fd of the zygote's, is closed with the rest in _arrange_fds
@@ -197,9 +233,10 @@ def _confine(tmpdir: str, uid: int | None, limits: tuple[int, int, int, int], se
         resource.setrlimit(which, (value, value))
     if settings["nproc"]:
         resource.setrlimit(resource.RLIMIT_NPROC, (processes, processes))
-    oom = os.open("/proc/self/oom_score_adj", os.O_WRONLY)
-    os.write(oom, b"1000")  # the OOM killer takes the program, never the zygote
-    os.close(oom)
+    if settings["proc_fd"] < 0:
+        oom = os.open("/proc/self/oom_score_adj", os.O_WRONLY)
+        os.write(oom, b"1000")  # the OOM killer takes the program, never the zygote
+        os.close(oom)
     os.chdir(tmpdir)
     if ruleset >= 0:
         kernel.landlock_restrict_self(ruleset)  # no_new_privs is inherited from the zygote
@@ -226,6 +263,8 @@ def _await_job() -> tuple[str, str, str]:
 def _program(request: tuple, fds: list[int]) -> None:
     tmpdir, uid, limits, settings = request
     try:
+        if settings["ipc_namespace"]:  # System V IPC objects of its own, gone with it
+            kernel.unshare(kernel.CLONE_NEWIPC)
         os.setsid()
         ruleset = _arrange_fds(fds, settings["ruleset"])
         _confine(tmpdir, uid, limits, settings, ruleset)
@@ -251,7 +290,7 @@ def _program(request: tuple, fds: list[int]) -> None:
     if mode == "stdio":
         if code is not None:
             _warm_imports(code)
-        _serve_cases(module, code, failure, uid is not None)
+        _serve_cases(module, code, failure, uid is not None, settings["ipc_namespace"])
     try:
         os.close(5)
         if code is None:
@@ -276,7 +315,9 @@ def _warm_imports(code: types.CodeType) -> None:
                 __import__(name)
 
 
-def _serve_cases(module: types.ModuleType, code: types.CodeType | None, failure: bytes, own_uid: bool) -> None:
+def _serve_cases(
+    module: types.ModuleType, code: types.CodeType | None, failure: bytes, own_uid: bool, own_ipc: bool
+) -> None:
     """Run each test case the worker sends in a fresh fork of this confined process; report how it ended.
 
     The job's setup (the fork from the zygote, the confinement, the prelude,
@@ -311,6 +352,9 @@ def _serve_cases(module: types.ModuleType, code: types.CodeType | None, failure:
             os.close(fd)
         _, status = os.waitpid(pid, 0)
         _sweep(pid, sweep_all)
+        if own_ipc:  # the System V IPC objects the case left in the execution's own namespace
+            with contextlib.suppress(Exception):
+                kernel.remove_sysv_ipc()
         control.sendall(_STATUS.pack(STATUS_EXIT, status))
 
 
