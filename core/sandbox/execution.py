@@ -7,14 +7,13 @@ import itertools
 import os
 import pickle
 import select
-import shutil
 import signal
 import socket
 import struct
 import time
 from typing import Any
 
-from bench_runner_core.sandbox import cgroup, plaindata, zygote
+from bench_runner_core.sandbox import cgroup, cleanup, plaindata, zygote
 from bench_runner_core.sandbox.jobs import Limits
 
 _READ = 1 << 16
@@ -54,6 +53,7 @@ class Spare:
             for fd in child_fds:
                 os.close(fd)
         self._received = False
+        self.ready = False
 
     def receive(self, sock: socket.socket) -> None:
         """Collect the zygote's answer: the program's pidfd (none if the fork failed)."""
@@ -62,11 +62,19 @@ class Spare:
             self.pidfd = pidfds[0] if pidfds else -1
             self._received = True
 
-    def start(self, mode: str, prelude: str, source: str) -> None:
-        body = plaindata.encode((mode, prelude, source))
-        with contextlib.suppress(OSError):  # it died waiting: its status tells why
-            self.control.sendall(_LEN.pack(len(body)) + body)
-        if mode == "check":  # a stdio job's cases follow on the same socket
+    def start(self, mode: str, prelude: str, source: str, deadline: float) -> None:
+        """Send the job once the process says it is confined (``ready``); a process that never does failed setup."""
+        try:
+            self.control.settimeout(max(deadline - time.monotonic(), 0.001))
+            self.ready = self.control.recv(1) == zygote.READY
+            self.control.settimeout(None)
+        except OSError:  # (a timeout too)
+            self.ready = False
+        if self.ready:
+            body = plaindata.encode((mode, prelude, source))
+            with contextlib.suppress(OSError):  # it died waiting: its status tells why
+                self.control.sendall(_LEN.pack(len(body)) + body)
+        if mode == "check" or not self.ready:  # a stdio job's cases follow on the same socket
             self.control.close()
 
 
@@ -103,7 +111,7 @@ class Launcher:
         if mode != "check":
             execution.drop_call_pipes()
         if spare.pidfd >= 0:
-            spare.start(mode, prelude, source)
+            spare.start(mode, prelude, source, deadline)
         return execution
 
     def prepare(self, limits: Limits) -> None:
@@ -343,17 +351,22 @@ class Execution:
 
     def clear_tmpdir(self) -> None:
         """Empty the temp dir between two cases (its program's processes are all gone)."""
-        os.chmod(self.tmpdir, 0o700)
-        with os.scandir(self.tmpdir) as entries:
-            for entry in entries:
-                if entry.is_dir(follow_symlinks=False):
-                    shutil.rmtree(entry.path, onerror=_force_remove)
-                else:
-                    _force_remove(None, entry.path, None)
+        cleanup.empty(self.tmpdir)
 
     def wait_started(self) -> bool:
         """Whether the zygote started the program."""
         return self.pidfd >= 0
+
+    def drain(self, within_s: float = 5.0) -> None:
+        """Collect what its process wrote until it is gone (a process that died a moment ago)."""
+        end = time.monotonic() + within_s
+        while not self.finished and time.monotonic() < end:
+            self.pump(0.5)
+
+    @property
+    def setup_failed(self) -> bool:
+        """Whether its process ended (or hung) before it was confined: the sandbox's failure, not the program's."""
+        return not self.spare.ready
 
     def kill(self) -> None:
         """Kill the program's PID namespace (the program is its PID 1), so every process in it."""
@@ -380,10 +393,7 @@ class Execution:
                     os.close(fd)
         self.spare.control.close()
         self._open.clear()
-        try:
-            os.rmdir(self.tmpdir)  # most programs leave nothing behind
-        except OSError:
-            shutil.rmtree(self.tmpdir, onerror=_force_remove)
+        cleanup.remove(self.tmpdir)
 
     def _await_status_eof(self, end: float) -> None:
         # Its output no longer matters (the verdict is out): wait on the status pipe alone.
@@ -399,20 +409,6 @@ class Execution:
                     break
                 self._status_buf += data
         self._parse_status()
-
-
-def _force_remove(func: Any, path: str, _exc: Any) -> None:
-    # A program may chmod its files or dirs to 000 (as a non-root user that blocks our cleanup).
-    # Never chmod through a symlink: it may point at any file of the user's.
-    for target in (os.path.dirname(path), path):
-        with contextlib.suppress(OSError):
-            if not os.path.islink(target):
-                os.chmod(target, 0o700)
-    with contextlib.suppress(OSError):
-        if os.path.isdir(path) and not os.path.islink(path):
-            shutil.rmtree(path, ignore_errors=True)
-        else:
-            os.unlink(path)
 
 
 def cpu_seconds(limits: Limits) -> int:

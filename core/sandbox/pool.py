@@ -113,7 +113,9 @@ class _Worker:
         if self.hello is not None:  # its mount of the temp root went away with it; the dir stays
             with contextlib.suppress(OSError):
                 os.rmdir(self.hello["protections"]["temp_root"])
-            cgroup.remove(self.hello["protections"]["memory_cgroup"])
+            for group in ("memory_cgroup", "cpu_cgroup"):
+                if not cgroup.remove(self.hello["protections"].get(group)):
+                    log.warning("sandbox_cgroup_left", group=self.hello["protections"][group])
         for fd in (self._job_w, self._result_r):
             with contextlib.suppress(OSError):
                 os.close(fd)

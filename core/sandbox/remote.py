@@ -48,20 +48,27 @@ class OutputLimit(BaseException):
     """The program's reply exceeded the size cap."""
 
 
+#: how much of what a program says about its exception the worker keeps (the program sends what it likes)
+MAX_TYPE_NAME = 100
+MAX_MESSAGE = 2000
+MAX_TAIL = 4000
+
+# one class per built-in exception type, made on first use: a bounded set, whatever names programs send
 _ERROR_CLASSES: dict[str, type[ProgramError]] = {}
 
 
 def program_error(type_name: str, message: str, tail: str = "") -> ProgramError:
     """A ProgramError that is also ``except``-able as the built-in type the program raised."""
+    type_name, message, tail = type_name[:MAX_TYPE_NAME], message[:MAX_MESSAGE], tail[-MAX_TAIL:]
     cls = _ERROR_CLASSES.get(type_name)
     if cls is None:
         builtin = getattr(builtins, type_name, None)
-        cls = ProgramError
-        if isinstance(builtin, type) and issubclass(builtin, Exception) and builtin is not Exception:
-            try:
-                cls = type(f"Program{type_name}", (ProgramError, builtin), {"__init__": ProgramError.__init__})
-            except TypeError:
-                cls = ProgramError
+        if not (isinstance(builtin, type) and issubclass(builtin, Exception) and builtin is not Exception):
+            return ProgramError(type_name, message, tail)  # the program's own class: not remembered
+        try:
+            cls = type(f"Program{type_name}", (ProgramError, builtin), {"__init__": ProgramError.__init__})
+        except TypeError:
+            cls = ProgramError
         _ERROR_CLASSES[type_name] = cls
     return cls(type_name, message, tail)
 
@@ -145,9 +152,7 @@ class RemoteProgram:
 
     def _died(self) -> BaseException:
         execution = self._execution
-        end = time.monotonic() + 5
-        while not execution.finished and time.monotonic() < end:
-            execution.pump(0.5)
+        execution.drain()
         return died_error(execution.wait_status, bytes(execution.stderr))
 
     def load(self) -> None:
@@ -167,7 +172,7 @@ class RemoteObject:
 
 
 def died_error(wait_status: int | None, stderr: bytes) -> BaseException:
-    tail = stderr.decode(errors="replace")[-1000:]
+    tail = stderr[-4 * MAX_TAIL :].decode(errors="replace")[-1000:]
     if wait_status is None:
         return ProgramError("ProgramDied", "the program exited without answering", tail)
     if signal_number := (wait_status & 0x7F):

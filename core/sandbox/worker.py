@@ -32,6 +32,8 @@ _PRELOAD_NAMES = (
 )
 PRELOAD = tuple(_PRELOAD_NAMES.split())
 SANDBOX_UID_BASE = 1_500_000_000
+#: the longest verdict detail a worker returns
+MAX_DETAIL = 4000
 CHILD_ENV_KEYS = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "PYTHONHASHSEED")
 _LEN = struct.Struct("<Q")
 
@@ -213,10 +215,14 @@ def main(job_fd: int, result_fd: int, tmpfs_bytes: int, memory_bytes: int, cpu: 
     )
     protections["temp_root"] = base["sandbox_root"]
     # room for one program at its address-space limit plus a full temp filesystem (charged to its writer)
-    base["memory_cgroup"] = cgroup.create(memory_bytes + tmpfs_bytes + (64 << 20))
+    base["memory_cgroup"] = cgroup.create("memory", memory_bytes + tmpfs_bytes + (64 << 20))
     protections["memory_cgroup"] = base["memory_cgroup"]
     if base["memory_cgroup"] is None:
         protections["warnings"].append("no memory cgroup: a program's processes together may use more than its limit")
+    base["cpu_cgroup"] = cgroup.create("cpu", 1)
+    protections["cpu_cgroup"] = base["cpu_cgroup"]
+    if base["cpu_cgroup"] is None:
+        protections["warnings"].append("no cpu cgroup: a program's processes may take more than one CPU")
     for name in PRELOAD:
         importlib.import_module(name)
     ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
@@ -228,8 +234,9 @@ def main(job_fd: int, result_fd: int, tmpfs_bytes: int, memory_bytes: int, cpu: 
             ours.close()
             os.closerange(3, theirs.fileno())
             os.closerange(theirs.fileno() + 1, 1 << 20)
-            if base["memory_cgroup"]:
-                cgroup.join(base["memory_cgroup"])
+            for group in (base["memory_cgroup"], base["cpu_cgroup"]):
+                if group:
+                    cgroup.join(group)
             zygote.serve(theirs, base, landlock)
         except BaseException:
             import traceback
@@ -249,6 +256,8 @@ def main(job_fd: int, result_fd: int, tmpfs_bytes: int, memory_bytes: int, cpu: 
     os.umask(0o077)  # temp dirs get exactly 0700 from mkdir (programs keep the zygote's umask)
     import traceback
 
+    import attrs
+
     from bench_runner_core.records import Verdict
     from bench_runner_core.sandbox import grading
     from bench_runner_core.sandbox.execution import Launcher
@@ -265,13 +274,11 @@ def main(job_fd: int, result_fd: int, tmpfs_bytes: int, memory_bytes: int, cpu: 
             os.waitpid(zygote_pid, 0)
             with contextlib.suppress(OSError):
                 kernel.umount(base["sandbox_root"], kernel.MNT_DETACH)
-            try:
-                os.rmdir(base["sandbox_root"])  # empty once its tmpfs is detached
-            except OSError:
-                import shutil
+            from bench_runner_core.sandbox import cleanup
 
-                shutil.rmtree(base["sandbox_root"], ignore_errors=True)
+            cleanup.remove(base["sandbox_root"])  # empty once its tmpfs is detached
             cgroup.remove(base["memory_cgroup"])
+            cgroup.remove(base["cpu_cgroup"])
             os._exit(0)  # nothing to flush: the interpreter's teardown would only delay the pool's close
         if _reap(zygote_pid):
             _send(result_fd, (None, True))  # not run: the pool runs it on a fresh worker
@@ -283,13 +290,18 @@ def main(job_fd: int, result_fd: int, tmpfs_bytes: int, memory_bytes: int, cpu: 
             verdict = Verdict(
                 status="error", detail=f"sandbox worker failure: {exc!r}\n{traceback.format_exc(limit=-3)}"
             )
+        if len(verdict.detail) > MAX_DETAIL:  # a program's crafted text never fills the results
+            verdict = attrs.evolve(verdict, detail=verdict.detail[:MAX_DETAIL] + f"... ({len(verdict.detail)} chars)")
         # without its zygote a worker cannot run programs: it says so, and the pool starts a fresh one
         retiring = _reap(zygote_pid)
         _send(result_fd, (verdict, retiring))
         if retiring:
             os._exit(1)
-        launcher.prepare(job.limits)
-        launcher.finish_retired()
+        try:
+            launcher.prepare(job.limits)
+            launcher.finish_retired()
+        except Exception:  # whatever a program left behind, the worker grades the next one
+            traceback.print_exc()
 
 
 def _reap(zygote_pid: int) -> bool:

@@ -40,6 +40,9 @@ import types
 from bench_runner_core.sandbox import fsroot, kernel, plaindata, server
 
 STATUS_EXIT = b"x"
+#: a program process sends this on its control socket once it is confined, before any of its job runs:
+#: a process that dies without it failed in the sandbox's setup, and one that sent it failed on its own
+READY = b"r"
 _STATUS = struct.Struct("<ci")
 _LEN = struct.Struct("<I")
 SETUP_FAILED = 71
@@ -269,8 +272,10 @@ def _program(request: tuple, fds: list[int]) -> None:
         ruleset = _arrange_fds(fds, settings["ruleset"])
         _confine(tmpdir, uid, limits, settings, ruleset)
         _signal.signal(_signal.SIGPIPE, _signal.SIG_DFL)  # the C function: no enum wrapping of the old handler
+        kernel.prctl(kernel.PR_SET_DUMPABLE, 0)  # a stdio job's case can neither ptrace it nor take its fds
         # sys.stdin/stdout/stderr stay the interpreter's own objects: they are bound to fds
         # 0-2 (now the program's), and the zygote never read or wrote through them
+        os.write(5, READY)
     except BaseException:
         os.write(2, b"sandbox setup failed: " + traceback.format_exc().encode(errors="replace"))
         os._exit(SETUP_FAILED)
@@ -328,12 +333,9 @@ def _serve_cases(
     its exit ends the job, and the zygote reports its status. EOF on fd 5 ends
     the job too.
     """
-    try:
-        kernel.prctl(kernel.PR_SET_DUMPABLE, 0)  # a case can neither ptrace this process nor take its fds
-        control = socket.socket(fileno=5)
-    except BaseException:
-        os.write(2, b"sandbox setup failed: " + traceback.format_exc().encode(errors="replace"))
-        os._exit(SETUP_FAILED)
+    control = socket.socket(fileno=5)
+    # a case sending SIGINT to this process must not end the job (its cases get Python's handler back)
+    _signal.signal(_signal.SIGINT, _signal.SIG_IGN)
     # as PID 1 of its namespace, or with a uid of its own, kill(-1) reaches only this program's processes
     sweep_all = os.getpid() == 1 or own_uid
     while True:
@@ -362,15 +364,12 @@ def _case(
     fds: list[int], module: types.ModuleType, code: types.CodeType | None, failure: bytes, *, forked: bool
 ) -> None:
     try:
-        try:
-            for target, fd in enumerate(fds):
-                os.dup2(fd, target)
-            os.closerange(3, 1 << 20)
-            if forked:  # its own session, like the job's process
-                os.setsid()
-        except BaseException:
-            os.write(2, b"sandbox setup failed: " + traceback.format_exc().encode(errors="replace"))
-            os._exit(SETUP_FAILED)
+        for target, fd in enumerate(fds):
+            os.dup2(fd, target)
+        os.closerange(3, 1 << 20)
+        if forked:  # its own session, like the job's process
+            os.setsid()
+        _signal.signal(_signal.SIGINT, _signal.default_int_handler)
         if code is None:
             os.write(2, failure)
             os._exit(1)
