@@ -9,16 +9,14 @@ import pickle
 import select
 import signal
 import socket
-import struct
 import time
 from typing import Any
 
-from bench_runner_core.sandbox import cgroup, cleanup, plaindata, zygote
+from bench_runner_core.sandbox import cgroup, cleanup, framing, plaindata, zygote
 from bench_runner_core.sandbox.jobs import Limits
 
 _READ = 1 << 16
 _run_numbers = itertools.count()
-_LEN = struct.Struct("<I")
 
 
 class Spare:
@@ -73,7 +71,7 @@ class Spare:
         if self.ready:
             body = plaindata.encode((mode, prelude, source))
             with contextlib.suppress(OSError):  # it died waiting: its status tells why
-                self.control.sendall(_LEN.pack(len(body)) + body)
+                self.control.sendall(framing.frame(body))
         if mode == "check" or not self.ready:  # a stdio job's cases follow on the same socket
             self.control.close()
 
@@ -101,12 +99,13 @@ class Launcher:
         if spare is not None:
             spare.receive(self._sock)
             if _rlimits(spare.limits) != _rlimits(limits) or spare.pidfd < 0:
-                Execution(spare, deadline=time.monotonic() + 5).close()
+                Execution(spare, deadline=time.monotonic()).close()
                 spare = None
         if spare is None:
             spare = self._spare(limits)
             spare.receive(self._sock)
         execution = Execution(spare, deadline=deadline)
+        execution.limits = limits
         execution.output_cap = limits.output_bytes
         if mode != "check":
             execution.drop_call_pipes()
@@ -142,7 +141,7 @@ class Launcher:
         self.finish_retired()
         if self._next is not None:
             self._next.receive(self._sock)
-            Execution(self._next, deadline=time.monotonic() + 5).close()
+            Execution(self._next, deadline=time.monotonic()).close()
             self._next = None
         self._oom.close()
 
@@ -165,12 +164,6 @@ def _keep(buf: bytearray, data: bytes, cap: int) -> bool:
     return len(data) > room
 
 
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view) :]
-
-
 class Execution:
     """Pipes to one program and the pidfd of its namespace's PID 1 (the program), which kills all of it.
 
@@ -179,6 +172,7 @@ class Execution:
 
     def __init__(self, spare: Spare, *, deadline: float) -> None:
         self.spare = spare
+        self.limits = spare.limits  # the job's own, once it has one (a spare's may differ in its timeouts)
         self.deadline = deadline
         self.output_cap = spare.limits.output_bytes
         self.stdout = bytearray()
@@ -295,7 +289,7 @@ class Execution:
         out_r, out_w = os.pipe()
         err_r, err_w = os.pipe()
         try:
-            _write_all(memfd, stdin)
+            framing.write_all(memfd, stdin)
             os.lseek(memfd, 0, os.SEEK_SET)  # the program's fd 0 shares this offset
             socket.send_fds(self.spare.control, [b"l" if last else b"c"], [memfd, out_w, err_w])
         except OSError:
@@ -318,7 +312,7 @@ class Execution:
                     self.kill()
                 elif case.overflow and not self.killed:
                     self.kill()
-                elif self.killed and left < -5:
+                elif self.killed and left < -self.limits.kill_grace_s:
                     break  # (no PID namespace) something it left holds the pipes
                 for fd, _event in poll.poll(max(int(left * 1000) + 1, 1) if not self.killed else 100):
                     if fd in streams:
@@ -357,9 +351,9 @@ class Execution:
         """Whether the zygote started the program."""
         return self.pidfd >= 0
 
-    def drain(self, within_s: float = 5.0) -> None:
+    def drain(self) -> None:
         """Collect what its process wrote until it is gone (a process that died a moment ago)."""
-        end = time.monotonic() + within_s
+        end = time.monotonic() + self.limits.kill_grace_s
         while not self.finished and time.monotonic() < end:
             self.pump(0.5)
 
@@ -379,7 +373,7 @@ class Execution:
         """Kill what is left, wait until the namespace is empty, remove the temp dir."""
         self.kill()
         if self.status in self._open:
-            self._await_status_eof(time.monotonic() + 30)
+            self._await_status_eof(time.monotonic() + self.limits.kill_grace_s)
         for fd in (
             self.status,
             self.out,
@@ -411,11 +405,5 @@ class Execution:
         self._parse_status()
 
 
-def cpu_seconds(limits: Limits) -> int:
-    # The wall clock is the real limit; CPU time only backs it up. Not tied to each job's
-    # timeout, so that a spare made for one job fits the next (timeouts vary per problem).
-    return max(int(limits.timeout_s) + 2, 60)
-
-
 def _rlimits(limits: Limits) -> tuple[int, int, int, int]:
-    return (limits.memory_bytes, limits.file_size_bytes, cpu_seconds(limits), limits.max_processes)
+    return (limits.memory_bytes, limits.file_size_bytes, limits.cpu_seconds, limits.max_processes)

@@ -197,7 +197,7 @@ def run_stdio(job: StdioJob, launcher: Launcher) -> Verdict:
             else:
                 ran = execution.run_case(
                     case.input.encode(),
-                    deadline=min(deadline, time.monotonic() + job.case_timeout_s),
+                    deadline=job.limits.test_deadline(time.monotonic(), deadline),
                     # a correct answer longer than the cap must not read as an output flood
                     output_cap=max(job.limits.output_bytes, 2 * len(case.expected.encode()) + (64 << 10)),
                     last=index == len(job.cases) - 1,

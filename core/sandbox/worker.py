@@ -14,7 +14,6 @@ import contextlib
 import importlib
 import os
 import socket
-import struct
 import sys
 from typing import Any
 
@@ -23,7 +22,7 @@ from typing import Any
 # records, pickle and the grading code are imported after the fork. Not even
 # tempfile: it imports shutil, which loads zlib, bz2 and lzma (30 more mappings
 # for every fork to copy and every program to unmap).
-from bench_runner_core.sandbox import cgroup, fsroot, kernel, zygote
+from bench_runner_core.sandbox import cgroup, framing, fsroot, kernel, zygote
 
 _PRELOAD_NAMES = (
     "string re datetime collections heapq bisect copy math random statistics itertools functools operator io "
@@ -35,7 +34,6 @@ SANDBOX_UID_BASE = 1_500_000_000
 #: the longest verdict detail a worker returns
 MAX_DETAIL = 4000
 CHILD_ENV_KEYS = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "PYTHONHASHSEED")
-_LEN = struct.Struct("<Q")
 
 
 def _leave_network() -> tuple[bool, bool, str]:
@@ -183,19 +181,13 @@ def _make_root() -> str:
 def _send(fd: int, obj: Any) -> None:
     import pickle
 
-    data = pickle.dumps(obj)
-    view = memoryview(_LEN.pack(len(data)) + data)
-    while view:
-        view = view[os.write(fd, view) :]
+    framing.send(fd, pickle.dumps(obj))
 
 
 def _receive(fd: int) -> Any:
     import pickle
 
-    from bench_runner_core.sandbox.server import read_exact
-
-    (size,) = _LEN.unpack(read_exact(fd, _LEN.size))
-    return pickle.loads(read_exact(fd, size))
+    return pickle.loads(framing.receive(fd))
 
 
 def main(job_fd: int, result_fd: int, tmpfs_bytes: int, memory_bytes: int, cpu: int = -1) -> None:

@@ -37,14 +37,13 @@ import sys
 import traceback
 import types
 
-from bench_runner_core.sandbox import fsroot, kernel, plaindata, server
+from bench_runner_core.sandbox import framing, fsroot, kernel, plaindata, server
 
 STATUS_EXIT = b"x"
 #: a program process sends this on its control socket once it is confined, before any of its job runs:
 #: a process that dies without it failed in the sandbox's setup, and one that sent it failed on its own
 READY = b"r"
 _STATUS = struct.Struct("<ci")
-_LEN = struct.Struct("<I")
 SETUP_FAILED = 71
 #: modules that would make every fork slower if the zygote loaded them (threading runs an at-fork
 #: hook in each child), imported by a stdio job's process before its cases when its program uses them
@@ -256,8 +255,7 @@ def _confine(tmpdir: str, uid: int | None, limits: tuple[int, int, int, int], se
 def _await_job() -> tuple[str, str, str]:
     """Block until the worker hands over (mode, prelude, source) on fd 5; EOF means this spare is not needed."""
     try:
-        (size,) = _LEN.unpack(server.read_exact(5, 4))
-        mode, prelude, source = plaindata.decode(server.read_exact(5, size))
+        mode, prelude, source = plaindata.decode(framing.receive(5))
     except EOFError:
         os._exit(0)
     return mode, prelude, source
