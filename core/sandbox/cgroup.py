@@ -23,6 +23,10 @@ _ROOT = "/sys/fs/cgroup"
 #: controller -> (cgroup v1 file, cgroup v2 file) of its limit
 _LIMIT_FILES = {"memory": ("memory.limit_in_bytes", "memory.max"), "cpu": ("cpu.cfs_quota_us", "cpu.max")}
 CPU_PERIOD_US = 100_000
+# A group competes with the host's tasks as one task would: weighted as several, its processes (a
+# fork bomb being torn down, a program and its helper threads) still get their turn on a busy
+# machine, up to the one-CPU cap.
+WEIGHT_OF_TASKS = 8
 
 
 def _own_path(controller: str | None) -> str | None:
@@ -67,9 +71,11 @@ def create(controller: str, limit: int) -> str | None:
                 quota = limit * CPU_PERIOD_US
                 if limit_file == "cpu.max":
                     _write(group, limit_file, f"{quota} {CPU_PERIOD_US}")
+                    _write(group, "cpu.weight", str(100 * WEIGHT_OF_TASKS))
                 else:
                     _write(group, "cpu.cfs_period_us", str(CPU_PERIOD_US))
                     _write(group, limit_file, str(quota))
+                    _write(group, "cpu.shares", str(1024 * WEIGHT_OF_TASKS))
             else:
                 _write(group, limit_file, str(limit))
             return group

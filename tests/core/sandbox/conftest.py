@@ -68,7 +68,7 @@ def sandbox_processes(pool: SandboxPool) -> list[int]:
     return left
 
 
-def no_sandbox_processes(pool: SandboxPool, within_s: float = 2.0) -> list[int]:
+def no_sandbox_processes(pool: SandboxPool, within_s: float = 5.0) -> list[int]:
     """The leftovers once ``within_s`` has passed (a killed program's teardown takes a moment)."""
     deadline = time.monotonic() + within_s
     while (left := sandbox_processes(pool)) and time.monotonic() < deadline:
