@@ -32,6 +32,7 @@ def _alias_checkout_packages() -> None:
 if importlib.util.find_spec("bench_runner_core") is None:
     _alias_checkout_packages()
 
+from bench_runner_core import datasets  # noqa: E402
 from bench_runner_core.api import (  # noqa: E402
     Backend,
     BadInput,
@@ -43,6 +44,7 @@ from bench_runner_core.api import (  # noqa: E402
     Sandbox,
     Sink,
 )
+from bench_runner_core.datasets import DataFile, Dataset, DataSnapshot  # noqa: E402
 from bench_runner_core.hookspecs import hookimpl  # noqa: E402
 from bench_runner_core.records import (  # noqa: E402
     Attempt,
@@ -68,6 +70,9 @@ __all__ = [
     "Benchmark",
     "CheckJob",
     "Completion",
+    "DataFile",
+    "DataSnapshot",
+    "Dataset",
     "Engine",
     "GenerationParams",
     "GenerationRequest",
@@ -87,6 +92,7 @@ __all__ = [
     "StdioCase",
     "StdioJob",
     "Verdict",
+    "datasets",
     "extract_code",
     "extract_function",
     "fenced_blocks",

@@ -72,6 +72,19 @@ def bench_runner_register_options(register) -> None:  # type: ignore[no-untyped-
     """
 
 
+@hookspec
+def bench_runner_register_datasets(register) -> None:  # type: ignore[no-untyped-def]
+    """Register benchmark data that bench_runner can fetch on demand.
+
+    Call ``register(name, factory, description="")`` once per dataset;
+    ``factory() -> Dataset`` (``bench_runner.Dataset``: ``fetch(version,
+    download=True) -> DataSnapshot`` and ``cached()``) is called only when a
+    ``bench_runner data`` command needs it. A benchmark that fetches its own
+    data names its dataset after itself and calls the same object when a run
+    gives no data file. Returns nothing; a name registered twice is an error.
+    """
+
+
 # --- run lifecycle: called by the kernel, in this order --------------------
 
 

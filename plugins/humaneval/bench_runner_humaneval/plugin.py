@@ -25,8 +25,19 @@ def bench_runner_register_benchmarks(register: Any) -> None:
     register(
         "humaneval_plus",
         _humaneval_plus,
-        description="HumanEval+ (EvalPlus) base and plus tests; needs --problems-file HumanEvalPlus.jsonl.gz",
+        description="HumanEval+ (EvalPlus) base and plus tests; its release file is fetched on first use",
     )
+
+
+def _humaneval_plus_data() -> Any:
+    from bench_runner_humaneval.release import HumanEvalPlusData
+
+    return HumanEvalPlusData()
+
+
+@hookimpl
+def bench_runner_register_datasets(register: Any) -> None:
+    register("humaneval_plus", _humaneval_plus_data, description="EvalPlus's HumanEval+ release file")
 
 
 @hookimpl

@@ -49,7 +49,7 @@ class LiveCodeBench:
 
     def load_problems(self) -> Sequence[Problem]:
         problems, self._facts = data.load(self.selection)
-        log.info("lcb_problems_loaded", **{k: v for k, v in self._facts.items() if k != "files"})
+        log.info("lcb_problems_loaded", **{k: v for k, v in self._facts.items() if k not in ("files", "data")})
         return problems
 
     def prompt(self, problem: Problem, style: str) -> Prompt:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from bench_runner import Benchmark, Option, RunConfig, hookimpl
 
 
@@ -16,6 +18,17 @@ def bench_runner_register_benchmarks(register) -> None:  # type: ignore[no-untyp
     register("lcb", factory, description="LiveCodeBench code generation (scored as lcb_runner scores it)")
 
 
+def dataset() -> Any:
+    from bench_runner_lcb.hub import LiveCodeBenchData
+
+    return LiveCodeBenchData()
+
+
+@hookimpl
+def bench_runner_register_datasets(register) -> None:  # type: ignore[no-untyped-def]
+    register("lcb", dataset, description="LiveCodeBench code_generation_lite, from the Hugging Face Hub")
+
+
 @hookimpl
 def bench_runner_register_options(register) -> None:  # type: ignore[no-untyped-def]
     register(Option(name="problems_file", type="path", help="problems file in the benchmark's official format"))
@@ -23,7 +36,8 @@ def bench_runner_register_options(register) -> None:  # type: ignore[no-untyped-
     register(
         Option(
             name="release_version",
-            help="LiveCodeBench release: release_v1 ... release_v6, release_latest (default), vN or vA_vB",
+            help="LiveCodeBench release: release_v1 ... release_v6, release_latest (default), vN or vA_vB; "
+            "fetched from the Hugging Face Hub on first use unless --problems-file is given",
             group=group,
         )
     )
