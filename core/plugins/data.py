@@ -8,50 +8,32 @@ compares its own pin with it and refuses to continue on other data.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from bench_runner_core.api import BadInput
+from bench_runner_core.datasets import Dataset, DataSnapshot
 from bench_runner_core.hookspecs import hookimpl
 from bench_runner_core.records import SCHEMA_VERSION, RunInfo
+from bench_runner_core.registry import CommandRegistrar
+
+if TYPE_CHECKING:
+    from bench_runner_core.kernel import Kernel
 
 PIN_FILE = "data.json"
 
 
-def registered_datasets(pm: Any) -> dict[str, tuple[Callable[[], Any], str, str]]:
-    """Dataset name -> (factory, description, plugin), from every ``bench_runner_register_datasets``."""
-    found: dict[str, tuple[Callable[[], Any], str, str]] = {}
-    for impl in pm.hook.bench_runner_register_datasets.get_hookimpls():
-        plugin = pm.get_name(impl.plugin) or repr(impl.plugin)
-
-        def register(name: str, factory: Callable[[], Any], *, description: str = "", _plugin: str = plugin) -> None:
-            if name in found:
-                raise BadInput(
-                    f"dataset {name!r} is registered by both {found[name][2]} and {_plugin}",
-                    f"uninstall one, or disable it with --disable-plugin {_plugin}",
-                )
-            found[name] = (factory, description, _plugin)
-
-        impl.function(register=register)
-    return found
-
-
-def _dataset(pm: Any, name: str) -> Any:
-    found = registered_datasets(pm)
-    if name not in found:
-        known = ", ".join(sorted(found)) or "none installed"
-        raise BadInput(f"no dataset {name!r} (known: {known})", "pick one of them or install its benchmark plugin")
-    return found[name][0]()
+def _dataset(kernel: Kernel, name: str) -> Dataset:
+    return kernel.registry.get("dataset", name).factory()
 
 
 def _size(n: int) -> str:
     return f"{n / 1e6:.1f} MB" if n >= 1e5 else f"{n / 1e3:.1f} kB"
 
 
-def _echo_snapshot(snapshot: Any) -> None:
+def _echo_snapshot(snapshot: DataSnapshot) -> None:
     revision = f"  revision {snapshot.revision}" if snapshot.revision and snapshot.revision != snapshot.version else ""
     click.echo(f"{snapshot.dataset}  {snapshot.version}{revision}  {_size(snapshot.size)}  {snapshot.path}")
     for f in snapshot.files:
@@ -70,30 +52,30 @@ def data_group() -> None:
 @click.argument("name")
 @click.option("--release-version", "version", default=None, help=VERSION_HELP)
 @click.pass_obj
-def fetch_command(kernel: Any, name: str, version: str | None) -> None:
+def fetch_command(kernel: Kernel, name: str, version: str | None) -> None:
     """Download NAME's files (unless cached), verify and cache them."""
-    _echo_snapshot(_dataset(kernel.pm, name).fetch(version))
+    _echo_snapshot(_dataset(kernel, name).fetch(version))
 
 
 @data_group.command(name="path")
 @click.argument("name")
 @click.option("--release-version", "version", default=None, help=VERSION_HELP)
 @click.pass_obj
-def path_command(kernel: Any, name: str, version: str | None) -> None:
+def path_command(kernel: Kernel, name: str, version: str | None) -> None:
     """Print where NAME's cached files are (what --problems-file takes). Never downloads."""
-    click.echo(_dataset(kernel.pm, name).fetch(version, download=False).path)
+    click.echo(_dataset(kernel, name).fetch(version, download=False).path)
 
 
 @data_group.command(name="list")
 @click.option("--json", "as_json", is_flag=True, help="print JSON lines")
 @click.pass_obj
-def list_command(kernel: Any, as_json: bool) -> None:
+def list_command(kernel: Kernel, as_json: bool) -> None:
     """Every cached dataset with its version, revision, size and checksums."""
     from bench_runner_core.datasets import data_dir, describe
 
     shown = 0
-    for _name, (factory, _, _) in sorted(registered_datasets(kernel.pm).items()):
-        for snapshot in factory().cached():
+    for _name, registration in sorted(kernel.registry.items["dataset"].items()):
+        for snapshot in registration.factory().cached():
             shown += 1
             if as_json:
                 click.echo(json.dumps(describe(snapshot)))
@@ -104,7 +86,7 @@ def list_command(kernel: Any, as_json: bool) -> None:
 
 
 @hookimpl
-def bench_runner_register_commands(register) -> None:  # type: ignore[no-untyped-def]
+def bench_runner_register_commands(register: CommandRegistrar) -> None:
     register(data_group)
 
 

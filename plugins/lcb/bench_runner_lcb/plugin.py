@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from bench_runner import Benchmark, Option, RunConfig, hookimpl
+from bench_runner import (
+    Benchmark,
+    BenchmarkRegistrar,
+    Dataset,
+    DatasetRegistrar,
+    Option,
+    OptionRegistrar,
+    RunConfig,
+    hookimpl,
+)
 
 
 def factory(config: RunConfig) -> Benchmark:
@@ -14,23 +21,23 @@ def factory(config: RunConfig) -> Benchmark:
 
 
 @hookimpl
-def bench_runner_register_benchmarks(register) -> None:  # type: ignore[no-untyped-def]
+def bench_runner_register_benchmarks(register: BenchmarkRegistrar) -> None:
     register("lcb", factory, description="LiveCodeBench code generation (scored as lcb_runner scores it)")
 
 
-def dataset() -> Any:
+def dataset() -> Dataset:
     from bench_runner_lcb.hub import LiveCodeBenchData
 
     return LiveCodeBenchData()
 
 
 @hookimpl
-def bench_runner_register_datasets(register) -> None:  # type: ignore[no-untyped-def]
+def bench_runner_register_datasets(register: DatasetRegistrar) -> None:
     register("lcb", dataset, description="LiveCodeBench code_generation_lite, from the Hugging Face Hub")
 
 
 @hookimpl
-def bench_runner_register_options(register) -> None:  # type: ignore[no-untyped-def]
+def bench_runner_register_options(register: OptionRegistrar) -> None:
     register(Option(name="problems_file", type="path", help="problems file in the benchmark's official format"))
     group = "lcb"
     register(

@@ -44,6 +44,6 @@ def test_fetch_list_and_path_for_a_plugin_dataset(bench: Bench, tmp_path: Path) 
         assert (row["dataset"], row["version"], row["size"]) == ("echo", "1", len(BODY))
         assert hub.count() == requests
         unknown = bench("data", "fetch", "nope", env=env)
-        assert unknown.returncode == 2 and "no dataset 'nope' (known: echo)" in unknown.stderr
+        assert unknown.returncode == 2 and "unknown dataset 'nope' (known: echo)" in unknown.stderr
     finally:
         hub.stop()
