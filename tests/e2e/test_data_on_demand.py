@@ -36,7 +36,18 @@ def _run_twice(bench: Bench, hub: HubStandIn, env: dict[str, str], *args: str) -
 def test_lcb_release_v2_runs_on_a_fresh_home_and_then_offline(
     bench: Bench, hub: HubStandIn, data_env: dict[str, str], tiny_gguf: Path, shared_data: Path
 ) -> None:
-    args = ("--benchmark", "lcb", "--release-version", "release_v2", "--limit", "2", "--model", str(tiny_gguf))
+    args = (
+        "--benchmark",
+        "lcb",
+        "--release-version",
+        "release_v2",
+        "--limit",
+        "2",
+        "--model",
+        str(tiny_gguf),
+        "--workers",
+        "1",
+    )
     first, second = _run_twice(bench, hub, data_env, *args, "--max-tokens", "8")
     lite = shared_data / "lcb" / "code_generation_lite"
     for summary in (first, second):
@@ -51,7 +62,18 @@ def test_lcb_release_v2_runs_on_a_fresh_home_and_then_offline(
 def test_humaneval_plus_runs_on_a_fresh_home_and_then_offline(
     bench: Bench, hub: HubStandIn, data_env: dict[str, str], tiny_gguf: Path, shared_data: Path
 ) -> None:
-    args = ("--benchmark", "humaneval_plus", "--limit", "2", "--model", str(tiny_gguf), "--max-tokens", "8")
+    args = (
+        "--benchmark",
+        "humaneval_plus",
+        "--limit",
+        "2",
+        "--model",
+        str(tiny_gguf),
+        "--max-tokens",
+        "8",
+        "--workers",
+        "1",
+    )
     first, second = _run_twice(bench, hub, data_env, *args)
     for summary in (first, second):
         assert summary["summary"]["total_problems"] == 2

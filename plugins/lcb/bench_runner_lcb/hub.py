@@ -27,10 +27,16 @@ REPO_ID = "livecodebench/code_generation_lite"
 NAME = "lcb"
 
 
+def _source() -> str:
+    from huggingface_hub import constants
+
+    return f"{constants.ENDPOINT}/datasets/{REPO_ID}"
+
+
 def _hand_fix(names: Sequence[str]) -> str:
     return (
-        f"download {', '.join(names)} from huggingface.co/datasets/{REPO_ID} by hand and pass their folder "
-        "with --problems-file, or fetch them on a connected machine with `bench_runner data fetch lcb`"
+        f"download {', '.join(names)} from {_source()} by hand and pass their folder with --problems-file, "
+        "or fetch them on a connected machine with `bench_runner data fetch lcb`"
     )
 
 
@@ -117,12 +123,12 @@ def _hub_cache_folder(names: Sequence[str]) -> Path | None:
 
 
 def _download(tag: str, names: Sequence[str]) -> DataSnapshot:
-    from huggingface_hub import HfApi, constants, hf_hub_download
+    from huggingface_hub import HfApi, hf_hub_download
     from huggingface_hub.utils import disable_progress_bars
 
     if not sys.stderr.isatty():
         disable_progress_bars()
-    source = f"{constants.ENDPOINT}/datasets/{REPO_ID}"
+    source = _source()
     fix = _hand_fix(names)
     try:
         info = HfApi().dataset_info(REPO_ID, files_metadata=True)

@@ -1,49 +1,60 @@
-"""``bench_runner data`` with a third-party dataset (the echo test plugin's), through the installed CLI."""
+"""``bench_runner data`` with a third-party dataset (the echo test plugin's), in-process against a real server."""
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Iterator
 from pathlib import Path
-from subprocess import CompletedProcess
 
+import click
+import pytest
+from click.testing import CliRunner
+
+from bench_runner import BadInput
+from bench_runner_core.cli import build_cli
+from bench_runner_core.manager import DEFAULT_PLUGINS, Registry, make_plugin_manager
+from tests.fixtures import echo_plugin
 from tests.fixtures.hub_server import RELEASE_PREFIX, HubStandIn
-from tests.fixtures.kernel import cli_env
 
-Bench = Callable[..., CompletedProcess[str]]
 BODY = b"echo data\n" * 100
 
 
-def _env(tmp_path: Path, hub: HubStandIn) -> dict[str, str]:
-    return cli_env(
-        tmp_path,
-        XDG_CACHE_HOME=str(tmp_path / "cache"),
-        ECHO_DATA_URL=f"{hub.url}{RELEASE_PREFIX}{{version}}/echo.txt",
-        ECHO_DATA_SHA256=hashlib.sha256(BODY).hexdigest(),
-    )
-
-
-def test_fetch_list_and_path_for_a_plugin_dataset(bench: Bench, tmp_path: Path) -> None:
+@pytest.fixture
+def server(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[HubStandIn]:
     hub = HubStandIn()
     hub.releases["1"] = {"echo.txt": BODY}
-    hub.start()
-    try:
-        env = _env(tmp_path, hub)
-        assert "no benchmark data cached" in bench("data", "list", env=env).stdout
-        missing = bench("data", "path", "echo", env=env)
-        assert missing.returncode == 2 and "echo data 1 is not cached" in missing.stderr
-        fetched = bench("data", "fetch", "echo", env=env)
-        assert fetched.returncode == 0, fetched.stderr
-        target = tmp_path / "cache" / "bench-runner" / "data" / "echo" / "1" / "echo.txt"
-        assert target.read_bytes() == BODY
-        assert f"sha256 {hashlib.sha256(BODY).hexdigest()}" in fetched.stdout
-        requests = hub.count()
-        assert bench("data", "path", "echo", env=env).stdout.strip() == str(target)
-        (row,) = [json.loads(line) for line in bench("data", "list", "--json", env=env).stdout.splitlines()]
-        assert (row["dataset"], row["version"], row["size"]) == ("echo", "1", len(BODY))
-        assert hub.count() == requests
-        unknown = bench("data", "fetch", "nope", env=env)
-        assert unknown.returncode == 2 and "unknown dataset 'nope' (known: echo)" in unknown.stderr
-    finally:
-        hub.stop()
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setenv("ECHO_DATA_URL", f"{hub.url}{RELEASE_PREFIX}{{version}}/echo.txt")
+    monkeypatch.setenv("ECHO_DATA_SHA256", hashlib.sha256(BODY).hexdigest())
+    yield hub.start()
+    hub.stop()
+
+
+@pytest.fixture
+def cli() -> click.Group:
+    pm = make_plugin_manager(builtins=DEFAULT_PLUGINS, extra_plugins=[echo_plugin], load_entry_points=False)
+    return build_cli(Registry(pm))
+
+
+def test_fetch_list_and_path_for_a_plugin_dataset(cli: click.Group, server: HubStandIn, tmp_path: Path) -> None:
+    run = CliRunner().invoke
+    assert "no benchmark data cached" in run(cli, ["data", "list"]).output
+    missing = run(cli, ["data", "path", "echo"])
+    assert isinstance(missing.exception, BadInput) and "echo data 1 is not cached" in str(missing.exception)
+    fetched = run(cli, ["data", "fetch", "echo"])
+    assert fetched.exit_code == 0, fetched.output
+    target = tmp_path / "cache" / "bench-runner" / "data" / "echo" / "1" / "echo.txt"
+    assert target.read_bytes() == BODY
+    assert f"sha256 {hashlib.sha256(BODY).hexdigest()}" in fetched.output
+    requests = server.count()
+    assert run(cli, ["data", "path", "echo"]).output.strip() == str(target)
+    (row,) = [json.loads(line) for line in run(cli, ["data", "list", "--json"]).output.splitlines()]
+    assert (row["dataset"], row["version"], row["size"], row["schema_version"]) == ("echo", "1", len(BODY), 1)
+    assert server.count() == requests
+    unknown = run(cli, ["data", "fetch", "nope"])
+    assert "unknown dataset 'nope' (known: echo)" in str(unknown.exception)
+
+
+def test_plugins_lists_the_dataset(cli: click.Group) -> None:
+    assert "dataset:echo" in CliRunner().invoke(cli, ["plugins"]).output
