@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 import pytest
+import structlog
 from click.testing import CliRunner
 
 from bench_runner import BadInput
@@ -32,9 +33,10 @@ def server(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[HubStand
 
 
 @pytest.fixture
-def cli() -> click.Group:
+def cli() -> Iterator[click.Group]:
     pm = make_plugin_manager(builtins=DEFAULT_PLUGINS, extra_plugins=[echo_plugin], load_entry_points=False)
-    return build_cli(Registry(pm))
+    yield build_cli(Registry(pm))
+    structlog.reset_defaults()  # the CLI pointed logging at CliRunner's stream, which is closed now
 
 
 def test_fetch_list_and_path_for_a_plugin_dataset(cli: click.Group, server: HubStandIn, tmp_path: Path) -> None:
