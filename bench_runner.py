@@ -46,6 +46,7 @@ from bench_runner_core.api import (  # noqa: E402
     Sink,
 )
 from bench_runner_core.datasets import DataFile, Dataset, DataSnapshot  # noqa: E402
+from bench_runner_core.files import atomic_writer, file_sha256, hf_hub_cache, read_jsonl  # noqa: E402
 from bench_runner_core.hookspecs import hookimpl  # noqa: E402
 from bench_runner_core.kernel import Kernel  # noqa: E402
 from bench_runner_core.records import (  # noqa: E402
@@ -117,12 +118,16 @@ __all__ = [
     "StdioCase",
     "StdioJob",
     "Verdict",
+    "atomic_writer",
     "datasets",
     "extract_code",
     "extract_function",
     "fenced_blocks",
+    "file_sha256",
+    "hf_hub_cache",
     "hookimpl",
     "main",
+    "read_jsonl",
     "strip_thinking",
 ]
 

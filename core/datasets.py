@@ -24,6 +24,7 @@ import structlog
 
 from bench_runner_core.api import BadInput
 from bench_runner_core.convert import structure, unstructure, write_json_atomic
+from bench_runner_core.files import cache_dir, file_sha256, hash_file
 from bench_runner_core.records import SCHEMA_VERSION
 
 log = structlog.get_logger()
@@ -102,8 +103,7 @@ def offline() -> bool:
 
 def data_dir() -> Path:
     """``$XDG_CACHE_HOME/bench-runner/data`` (``~/.cache/bench-runner/data`` by default)."""
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "bench-runner" / "data"
+    return cache_dir() / "data"
 
 
 def _records_path(dataset: str) -> Path:
@@ -150,16 +150,14 @@ def remember(snapshot: DataSnapshot) -> DataSnapshot:
 
 
 def sha256_of(path: str | os.PathLike[str]) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as stream:
-        while block := stream.read(1 << 22):
-            digest.update(block)
-    return digest.hexdigest()
+    """The file's sha256, read in full (no cache: this is what verifies a download)."""
+    return hash_file(Path(path))
 
 
 def local_files(dataset: str, paths: Sequence[Path], *, version: str | None) -> DataSnapshot:
     """A snapshot of files given by hand (``--problems-file``): no revision, their checksums."""
-    files = tuple(DataFile(name=p.name, path=str(p), sha256=sha256_of(p), size=p.stat().st_size) for p in paths)
+    # Cached by path, size and mtime: a user's own multi-GB files are hashed once, not on every run.
+    files = tuple(DataFile(name=p.name, path=str(p), sha256=file_sha256(p), size=p.stat().st_size) for p in paths)
     where = str(paths[0].parent if len(paths) > 1 else paths[0])
     return DataSnapshot(dataset=dataset, version=version, revision=None, source=where, path=where, files=files)
 

@@ -10,28 +10,12 @@ from typing import Any
 
 import attrs
 
-from bench_runner import BadInput, DataSnapshot, Problem, datasets
+from bench_runner import BadInput, DataSnapshot, Problem, datasets, read_jsonl
 from bench_runner_lcb.codec import UnsafeRow, decode_test_cases
+from bench_runner_lcb.releases import RELEASES, release_files
 
-FILES = ("test.jsonl", "test2.jsonl", "test3.jsonl", "test4.jsonl", "test5.jsonl", "test6.jsonl")
-LATEST = "release_v6"
 PLATFORMS = ("leetcode", "codeforces", "atcoder")
 DIFFICULTIES = ("easy", "medium", "hard")
-
-
-def _release_table() -> dict[str, tuple[str, ...]]:
-    # The tags of the official loading script: release_vN is cumulative, vN is one file, vA_vB a span.
-    table: dict[str, tuple[str, ...]] = {}
-    for n in range(1, len(FILES) + 1):
-        table[f"release_v{n}"] = FILES[:n]
-        table[f"v{n}"] = (FILES[n - 1],)
-        for m in range(n + 1, len(FILES) + 1):
-            table[f"v{n}_v{m}"] = FILES[n - 1 : m]
-    table["release_latest"] = table[LATEST]
-    return table
-
-
-RELEASES = _release_table()
 
 
 @attrs.frozen(kw_only=True)
@@ -53,15 +37,6 @@ def parse_date(value: str | None, flag: str) -> datetime | None:
         return datetime.strptime(value, "%Y-%m-%d")
     except ValueError:
         raise BadInput(f"{flag} {value!r} is not a date", "write it as YYYY-MM-DD, e.g. 2024-08-01") from None
-
-
-def release_files(release: str | None) -> tuple[str, tuple[str, ...]]:
-    """The release tag (``release_latest`` when None) and the files it reads, as the official loader maps them."""
-    tag = release or "release_latest"
-    if tag not in RELEASES:
-        known = ", ".join(f"release_v{n}" for n in range(1, len(FILES) + 1))
-        raise BadInput(f"unknown release version {tag!r}", f"use one of {known}, release_latest, vN or vA_vB")
-    return tag, RELEASES[tag]
 
 
 def resolve_files(problems_file: str | None, release: str | None) -> tuple[list[Path], str | None, DataSnapshot]:
@@ -102,16 +77,8 @@ def resolve_files(problems_file: str | None, release: str | None) -> tuple[list[
 def read_rows(paths: Sequence[Path]) -> Iterator[tuple[str, dict[str, Any]]]:
     """``(where, row)`` for every row of the files, ``where`` naming file and line for error messages."""
     for path in paths:
-        with path.open(encoding="utf-8") as lines:
-            for number, line in enumerate(lines, 1):
-                if not line.strip():
-                    continue
-                try:
-                    row = json.loads(line)
-                except ValueError as exc:
-                    fix = "pass an official test*.jsonl file"
-                    raise BadInput(f"{path}:{number} is not JSON ({exc})", fix) from None
-                yield f"{path.name}:{number}", row
+        for number, row in read_jsonl(path, fix="pass an official test*.jsonl file"):
+            yield f"{path.name}:{number}", row
 
 
 def keep(row: dict[str, Any], where: str, selection: Selection) -> bool:

@@ -20,6 +20,7 @@ from typing import Any
 import structlog
 
 from bench_runner import BadInput, DataFile, DataSnapshot, datasets
+from bench_runner_lcb.releases import release_files
 
 log = structlog.get_logger()
 
@@ -44,8 +45,6 @@ class LiveCodeBenchData:
     """The ``lcb`` dataset: release tags map to files as in the official loading script."""
 
     def fetch(self, version: str | None = None, *, download: bool = True) -> DataSnapshot:
-        from bench_runner_lcb.data import release_files
-
         tag, names = release_files(version)
         found = self._recorded(names) or self._in_hub_cache(tag, names)
         if found is not None:
