@@ -49,7 +49,7 @@ class LiveCodeBench:
 
     def load_problems(self) -> Sequence[Problem]:
         problems, self._facts = data.load(self.selection)
-        log.info("lcb_problems_loaded", **{k: v for k, v in self._facts.items() if k != "files"})
+        log.info("lcb_problems_loaded", **{k: v for k, v in self._facts.items() if k not in ("files", "data")})
         public_only = self._facts["problems"] - self._facts["with_private_tests"]
         if public_only:
             # the leaderboard grades on private tests too: a program passing the few public ones may fail those
