@@ -17,6 +17,7 @@ from bench_runner_core.api import BadInput, Option
 DEFAULT_PLUGINS: tuple[str, ...] = (
     "bench_runner_core.plugins.local_engine",
     "bench_runner_core.plugins.sinks",
+    "bench_runner_core.plugins.results",
     "bench_runner_core.plugins.progress",
     "bench_runner_core.plugins.replay",
     "bench_runner_core.plugins.llama_cpp",

@@ -1,0 +1,18 @@
+"""The built-in results plugin: the ``database`` sink and the commands that read it.
+
+``db``, ``compare``, ``problems``, ``export`` and ``report`` work on the results database
+(``<results-dir>/results.sqlite``), an index of the JSON run files kept by the sink and rebuilt from
+the files whenever it is missing or from an older schema. Registering is cheap: nothing here opens
+a database or imports numpy until a command runs.
+"""
+
+from __future__ import annotations
+
+from bench_runner_core.hookspecs import hookimpl
+
+
+@hookimpl
+def bench_runner_register_sinks(register) -> None:  # type: ignore[no-untyped-def]
+    from .sink import DatabaseSink
+
+    register("database", DatabaseSink, description="results database <results-dir>/results.sqlite (SQLite, WAL)")
