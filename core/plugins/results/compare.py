@@ -82,7 +82,7 @@ def compare(
     if len(set(ids)) != len(ids):
         raise BadInput("a run is named twice", "pass different runs")
     per_run = [queries.problem_scores(conn, run_id) for run_id in ids]
-    shared = sorted(set.intersection(*(set(p) for p in per_run)))
+    shared = sorted(set.intersection(*(set(p) for p in per_run)), key=queries.natural_key)
     if not shared:
         raise BadInput("the runs have no problem in common", "compare runs of the same benchmark")
     sizes = [len(p) for p in per_run]

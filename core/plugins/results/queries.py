@@ -51,6 +51,11 @@ class RunFilter:
         return " AND ".join(clauses), args
 
 
+def natural_key(problem_id: str) -> tuple[Any, ...]:
+    """Sort ``HumanEval/2`` before ``HumanEval/10``."""
+    return tuple(int(part) if part.isdigit() else part for part in re.split(r"(\d+)", problem_id))
+
+
 def parse_since(value: str) -> str:
     """``--since`` as an ISO timestamp to compare run start times with: a date, a timestamp, or 7d / 12h / 2w."""
     relative = _RELATIVE.match(value.strip())
@@ -159,4 +164,4 @@ def solve_rates(conn: sqlite3.Connection, run_filter: RunFilter) -> list[Problem
         )
         for r in rows
     ]
-    return sorted(rates, key=lambda p: (p.rate, p.benchmark, p.problem_id))
+    return sorted(rates, key=lambda p: (p.rate, p.benchmark, natural_key(p.problem_id)))

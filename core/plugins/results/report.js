@@ -92,13 +92,13 @@
     const y = (v) => top + (1 - v) * (height - top - bottom);
     yAxis(svg, left, width - 10, y);
     const group = (width - left - 10) / values.length;
-    const bw = Math.max(2, (group - 12) / runs.length);
+    const bw = Math.min(48, Math.max(2, (group - 12) / runs.length));
     values.forEach((value, g) => {
       svgText(svg, left + g * group + group / 2, height - bottom + 16, value, { "text-anchor": "middle" });
       runs.forEach((r, i) => {
         const cell = r.breakdowns[facet][value];
         if (!cell) return;
-        const bx = left + g * group + 6 + i * bw;
+        const bx = left + g * group + (group - bw * runs.length) / 2 + i * bw;
         const bar = svgEl("rect", { class: "bar", x: bx, y: y(cell[0]), width: bw - 1, height: y(0) - y(cell[0]), fill: color(D.runs.indexOf(r)), opacity: 0.8 }, svg);
         tip(bar, r.label + ", " + facet + " " + value + ": " + pct(cell[0]) + " of " + cell[1] + " problems");
       });
@@ -180,11 +180,12 @@
     const y = (v) => top + (1 - v) * (height - top - bottom);
     yAxis(svg, left, width - 10, y);
     const group = (width - left - 10) / runs.length;
+    const bw = Math.min(60, (group - 16) / 2);
     runs.forEach((r, g) => {
       ["zero-shot", "iterative"].forEach((kind, i) => {
         const v = r.iterative[i];
-        const bx = left + g * group + 8 + i * (group - 16) / 2;
-        const bar = svgEl("rect", { class: "bar", x: bx, y: y(v), width: (group - 16) / 2 - 2, height: y(0) - y(v), fill: i ? color(1) : color(0), opacity: 0.8 }, svg);
+        const bx = left + g * group + group / 2 - bw + i * bw;
+        const bar = svgEl("rect", { class: "bar", x: bx, y: y(v), width: bw - 2, height: y(0) - y(v), fill: i ? color(1) : color(0), opacity: 0.8 }, svg);
         tip(bar, r.label + " " + kind + ": " + pct(v));
       });
       svgText(svg, left + g * group + group / 2, height - bottom + 16, r.label.slice(0, 20), { "text-anchor": "middle" });
@@ -233,6 +234,7 @@
   D.runs.forEach((run, k) => columns.push({
     name: run.label, run: k, key: (r) => (r.cells[k] ? r.cells[k][0] / r.cells[k][1] : -1), cmp: (a, b) => a - b,
   }));
+  rows.sort((a, b) => natural(a.p.id, b.p.id) || natural(a.p.benchmark, b.p.benchmark));
   let view = rows.slice(), page = 0, sortBy = -1, sortDir = "asc";
 
   function problemTable() {
@@ -296,7 +298,7 @@
     if (cell[0] === cell[1]) return "pass";
     return cell[0] === 0 && cell[2] <= 1 ? "fail" : "other";
   }
-  function statusMark(code) { return { 1: "✗", 2: "⏱", 3: "!", 4: "∞" }[code] || "✗"; }
+  function statusMark(code) { return { 1: "✗", 2: "T", 3: "E", 4: "R" }[code] || "✗"; }
   function pager() {
     const pages = Math.max(1, Math.ceil(view.length / PAGE));
     const box = document.getElementById("pager");
@@ -342,8 +344,8 @@
       body.appendChild(div);
     });
     box.hidden = false;
-    box.scrollIntoView({ block: "nearest" });
   }
+  document.getElementById("detail-close").addEventListener("click", () => { document.getElementById("detail").hidden = true; });
 
   const total = D.samples.length;
   document.getElementById("subtitle").textContent =
