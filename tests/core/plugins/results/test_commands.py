@@ -1,0 +1,52 @@
+"""``problems``, ``export`` and ``db`` through the installed CLI, on runs of the echo test plugin."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+ECHO = ("--benchmark", "echo", "--backend", "scripted", "--echo-size", "6")
+
+
+def test_problems_lists_solve_rates_hardest_first_and_what_no_model_solves(bench) -> None:  # type: ignore[no-untyped-def]
+    for _ in range(2):
+        assert bench(*ECHO).returncode == 0
+    text = bench("problems", "--top", "2")
+    assert text.returncode == 0, text.stderr
+    lines = text.stdout.splitlines()
+    assert lines[0] == "echo: 6 problems, up to 2 runs of 1 models"
+    assert lines[1] == "  hardest: e1 0.00, e3 0.00"
+    assert lines[2] == "  easiest: e4 1.00, e2 1.00"
+    assert lines[3] == "  solved by no model (3): e1, e3, e5"
+    rows = [json.loads(line) for line in bench("problems", "--json").stdout.splitlines()]
+    assert {r["problem_id"]: r["solve_rate"] for r in rows} == {f"e{i}": float(i % 2 == 0) for i in range(6)}
+    assert rows[0]["runs"] == 2 and rows[0]["attributes"] == {"difficulty": "easy"}
+    assert bench("problems", "--benchmark", "other").stdout.strip() == "no complete runs match"
+
+
+def test_export_writes_samples_and_runs_as_csv_and_jsonl(bench, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    for _ in range(2):
+        assert bench(*ECHO).returncode == 0
+    samples = list(csv.DictReader(io.StringIO(bench("export", "samples").stdout)))
+    assert len(samples) == 12
+    assert {s["status"] for s in samples} == {"passed", "failed"}
+    assert samples[0]["benchmark"] == "echo" and samples[0]["program"].startswith("print(")
+    out = bench("export", "runs", "-o", "runs.jsonl")
+    assert out.returncode == 0 and "wrote 2 runs to runs.jsonl" in out.stderr
+    runs = [json.loads(line) for line in (tmp_path / "runs.jsonl").read_text().splitlines()]
+    assert [r["pass_at_1"] for r in runs] == [0.5, 0.5]
+    assert runs[0]["config"]["benchmark"] == "echo" and runs[0]["summary"]["total_samples"] == 6
+    assert bench("export", "runs", "--since", "2999-01-01").stdout == ""
+    assert bench("export", "runs", "--model", "nothing-like-this").stdout == ""
+    bad = bench("export", "runs", "--since", "last tuesday")
+    assert bad.returncode == 2 and "--since 'last tuesday' is not a date" in bad.stderr
+
+
+def test_db_rebuild_and_path(bench, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    assert bench(*ECHO).returncode == 0
+    rebuilt = bench("db", "rebuild")
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    assert rebuilt.stdout.strip().endswith("results.sqlite: 1 runs, 6 sample attempts")
+    assert bench("db", "path").stdout.strip() == str(Path("benchmark_results") / "results.sqlite")
