@@ -210,10 +210,7 @@ def ingest(
     results = summary.get("results") or []
     conn.executemany(
         "INSERT OR REPLACE INTO run_problems VALUES (?, ?, ?, ?, ?)",
-        [
-            (run_id, r["problem_id"], r.get("n", 0), r.get("passed", 0), json.dumps(r.get("statuses") or {}))
-            for r in results
-        ],
+        [(run_id, r["problem_id"], r.get("n", 0), r.get("passed", 0), _json(r.get("statuses"))) for r in results],
     )
     upsert_problems(conn, benchmark, ((r["problem_id"], r.get("attributes") or {}) for r in results))
     conn.executemany(INSERT_SAMPLE, sample_rows)
@@ -298,13 +295,31 @@ def sample_rows_of(run_id: str, sample: Mapping[str, Any]) -> Iterator[tuple[Any
 def upsert_problems(
     conn: sqlite3.Connection, benchmark: str, problems: Iterable[tuple[str, Mapping[str, Any]]]
 ) -> None:
-    conn.executemany(
-        "INSERT OR REPLACE INTO problems VALUES (?, ?, ?, ?, ?, ?)",
-        [
-            (benchmark, pid, *(_text(attributes.get(f)) for f in FACETS), json.dumps(dict(attributes)))
-            for pid, attributes in problems
-        ],
-    )
+    """Record problems' attributes; only new or changed rows are written (a rebuild sees each problem per run)."""
+    known = dict(conn.execute("SELECT problem_id, attributes FROM problems WHERE benchmark = ?", (benchmark,)))
+    rows = []
+    for pid, attributes in problems:
+        text = _json(attributes)
+        if known.get(pid) != text:
+            rows.append((benchmark, pid, *(_text(attributes.get(f)) for f in FACETS), text))
+    conn.executemany("INSERT OR REPLACE INTO problems VALUES (?, ?, ?, ?, ?, ?)", rows)
+
+
+_JSON_TEXT: dict[tuple[tuple[str, Any], ...], str] = {}
+
+
+def _json(mapping: Mapping[str, Any] | None) -> str:
+    """Small flat mappings as JSON text; a rebuild meets the same few thousand of them again and again."""
+    key = tuple(sorted((mapping or {}).items()))
+    try:
+        text = _JSON_TEXT.get(key)
+    except TypeError:  # a value that cannot be hashed (a nested attribute)
+        return json.dumps(dict(mapping or {}))
+    if text is None:
+        if len(_JSON_TEXT) > 100_000:
+            _JSON_TEXT.clear()
+        text = _JSON_TEXT[key] = json.dumps(dict(mapping or {}))
+    return text
 
 
 def _text(value: Any) -> str | None:

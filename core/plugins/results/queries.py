@@ -7,6 +7,7 @@ import re
 import sqlite3
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import attrs
@@ -165,3 +166,38 @@ def solve_rates(conn: sqlite3.Connection, run_filter: RunFilter) -> list[Problem
         for r in rows
     ]
     return sorted(rates, key=lambda p: (p.rate, p.benchmark, natural_key(p.problem_id)))
+
+
+def list_records(results_dir: str | Path, run_filter: RunFilter, *, limit: int | None = None) -> list[dict[str, Any]]:
+    """Runs as ``list --json`` prints them (run_id, start_time, config, summary, complete), newest first."""
+    from . import db
+
+    if not Path(results_dir).is_dir():
+        return []
+    conn = db.open_db(results_dir)
+    try:
+        return [
+            {
+                "run_id": r["run_id"],
+                "start_time": r["start_time"],
+                "config": json.loads(r["config"] or "{}"),
+                "summary": json.loads(r["summary"] or "{}"),
+                "complete": r["state"] == "complete",
+            }
+            for r in find_runs(conn, run_filter, limit=limit)
+        ]
+    finally:
+        conn.close()
+
+
+def resolve_run_id(results_dir: str | Path, run_id: str) -> str:
+    """The full id of a run given by its id or a unique start of it (``show bench_1a2b``)."""
+    from . import db
+
+    if not Path(results_dir).is_dir():
+        return run_id
+    conn = db.open_db(results_dir)
+    try:
+        return get_run(conn, run_id)["run_id"]
+    finally:
+        conn.close()

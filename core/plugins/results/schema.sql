@@ -42,8 +42,7 @@ CREATE TABLE run_problems (
     passed INTEGER NOT NULL,
     statuses TEXT,
     PRIMARY KEY (run_id, problem_id)
-);
-CREATE INDEX run_problems_by_problem ON run_problems (problem_id);
+) WITHOUT ROWID;
 CREATE TABLE samples (
     run_id TEXT NOT NULL REFERENCES runs (run_id) ON DELETE CASCADE,
     problem_id TEXT NOT NULL,
@@ -77,4 +76,4 @@ CREATE TABLE problems (
     contest_date TEXT,
     attributes TEXT,
     PRIMARY KEY (benchmark, problem_id)
-);
+) WITHOUT ROWID;

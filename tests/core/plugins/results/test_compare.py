@@ -14,7 +14,7 @@ from scipy import stats as scipy_stats
 from bench_runner_core.plugins.results import compare, db
 from bench_runner_core.records import Problem
 from tests.fixtures.kernel import BIN, cli_env
-from tests.fixtures.results import attempt, write_run
+from tests.fixtures.results import attempt, scipy_difference_interval, write_run
 
 
 class Results:
@@ -78,15 +78,7 @@ def test_thirty_broken_answers_are_a_significant_drop_listed_and_gated(results: 
     assert difference["p_value"] == pytest.approx(scipy_stats.binomtest(30, 30, 0.5).pvalue, rel=1e-12)
     a = np.ones(164)
     b = np.array([0.0 if t in results.broken else 1.0 for t in read_problems()])
-    theirs = scipy_stats.bootstrap(
-        (a, b),
-        lambda x, y, axis: np.mean(y, axis=axis) - np.mean(x, axis=axis),
-        paired=True,
-        vectorized=True,
-        n_resamples=10_000,
-        method="percentile",
-        random_state=np.random.default_rng(1),
-    ).confidence_interval
+    theirs = scipy_difference_interval(a, b, resamples=10_000, seed=1)
     assert difference["difference"]["low"] == pytest.approx(theirs.low, abs=0.01)
     assert difference["difference"]["high"] == pytest.approx(theirs.high, abs=0.01)
 

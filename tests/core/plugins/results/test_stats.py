@@ -7,6 +7,7 @@ import pytest
 from scipy import stats as scipy_stats
 
 from bench_runner_core.plugins.results.stats import bootstrap, mcnemar_exact
+from tests.fixtures.results import scipy_difference_interval
 
 
 @pytest.mark.parametrize(("worse", "better"), [(0, 0), (0, 1), (1, 1), (3, 12), (30, 0), (17, 21), (5, 40), (250, 310)])
@@ -22,16 +23,7 @@ def test_paired_bootstrap_matches_scipy_bootstrap() -> None:
     b = np.where(rng.random(164) < 0.15, 1 - a, a)  # flip some answers: a paired change
     (ia, _ib), (diff,) = bootstrap([a, b], resamples=20_000, seed=3)
     assert diff.estimate == pytest.approx(b.mean() - a.mean())
-    theirs = scipy_stats.bootstrap(
-        (a, b),
-        lambda x, y, axis: np.mean(y, axis=axis) - np.mean(x, axis=axis),
-        paired=True,
-        vectorized=True,
-        n_resamples=20_000,
-        method="percentile",
-        confidence_level=0.95,
-        random_state=np.random.default_rng(11),
-    ).confidence_interval
+    theirs = scipy_difference_interval(a, b, resamples=20_000, seed=11)
     # two independent Monte Carlo estimates of the same percentiles: equal within resampling noise
     assert diff.low == pytest.approx(theirs.low, abs=0.006)
     assert diff.high == pytest.approx(theirs.high, abs=0.006)
