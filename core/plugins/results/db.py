@@ -18,6 +18,8 @@ from typing import Any
 
 import structlog
 
+from bench_runner_core.api import BadInput
+
 DB_NAME = "results.sqlite"
 #: ``PRAGMA user_version`` of the schema below; a database with another version is rebuilt
 DB_SCHEMA = 1
@@ -39,12 +41,12 @@ def schema() -> str:
     return resources.files(__package__).joinpath("schema.sql").read_text(encoding="utf-8")
 
 
-def connect(path: str | os.PathLike[str]) -> sqlite3.Connection:
-    """A connection set up for several writers: WAL, a generous busy timeout, foreign keys on."""
+def connect(path: str | os.PathLike[str], *, busy_timeout_s: float = 60) -> sqlite3.Connection:
+    """A connection set up for several writers: WAL, a busy timeout, foreign keys on."""
     # isolation_level=None: transactions are explicit (BEGIN IMMEDIATE), so a writer never upgrades a read lock
-    conn = sqlite3.connect(os.fspath(path), timeout=60, isolation_level=None, check_same_thread=False)
+    conn = sqlite3.connect(os.fspath(path), timeout=busy_timeout_s, isolation_level=None, check_same_thread=False)
     conn.row_factory = sqlite3.Row
-    conn.execute("PRAGMA busy_timeout = 60000")
+    conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_s * 1000)}")
     if os.fspath(path) != ":memory:":
         conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA synchronous = NORMAL")  # WAL stays consistent after a crash; the JSON is the truth
@@ -66,7 +68,7 @@ class Transaction:
         self.conn.execute("ROLLBACK" if kind else "COMMIT")
 
 
-def open_db(results_dir: str | os.PathLike[str]) -> sqlite3.Connection:
+def open_db(results_dir: str | os.PathLike[str], *, busy_timeout_s: float = 60) -> sqlite3.Connection:
     """The database of a results dir, created, rebuilt or brought up to date with the JSON files first.
 
     A results dir we cannot write to (an archive, a CI artifact) gets an in-memory database built
@@ -79,17 +81,21 @@ def open_db(results_dir: str | os.PathLike[str]) -> sqlite3.Connection:
         _rebuild(conn, root)
         return conn
     try:
-        conn = connect(path)
+        conn = connect(path, busy_timeout_s=busy_timeout_s)
         _bring_up_to_date(conn, root)
+        return conn
     except sqlite3.DatabaseError as exc:
-        if isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc):
-            raise
+        if "locked" in str(exc) or path.is_dir():
+            raise BadInput(
+                f"cannot use the results database {path} ({exc})",
+                "retry when other bench_runner processes are done, or delete it: it is rebuilt from the run files",
+            ) from None
         # a damaged index is thrown away: everything in it comes from the JSON files
         log.warning("results_db_rebuilt", path=str(path), reason=str(exc))
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{path}{suffix}").unlink(missing_ok=True)
-        conn = connect(path)
-        _bring_up_to_date(conn, root)
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    conn = connect(path, busy_timeout_s=busy_timeout_s)
+    _bring_up_to_date(conn, root)
     return conn
 
 

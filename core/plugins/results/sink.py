@@ -8,6 +8,7 @@ from typing import Any
 
 import structlog
 
+from bench_runner_core.api import BadInput
 from bench_runner_core.convert import unstructure
 from bench_runner_core.records import RunConfig, RunInfo, RunSummary, SampleResult
 from bench_runner_core.store import RunStore
@@ -40,7 +41,8 @@ class DatabaseSink:
                 db.upsert_problems(conn, row["benchmark"], ((p.id, p.attributes) for p in run.problems))
                 db.insert_samples(conn, run.run_id, self._checkpointed(run.run_id))
 
-        self.conn = self._guard(lambda: db.open_db(self.store.root))
+        # a short wait: a sample is never held up long by another writer; what fails is re-indexed later
+        self.conn = self._guard(lambda: db.open_db(self.store.root, busy_timeout_s=5))
         if self.conn is not None:
             self._guard(lambda: start(self.conn))  # type: ignore[arg-type]
 
@@ -78,7 +80,7 @@ class DatabaseSink:
     def _guard(self, action: Any) -> Any:
         try:
             return action()
-        except (sqlite3.Error, OSError) as exc:
+        except (sqlite3.Error, OSError, BadInput) as exc:
             log.warning("results_db_write_failed", error=str(exc), fix="run `bench_runner db rebuild` later")
             return None
 

@@ -106,3 +106,13 @@ def test_two_runs_writing_at_once_both_land_whole(tmp_path: Path) -> None:
     assert [r[0] for r in per_run] == [8, 8]
     live = dump(conn)
     assert dump(db.rebuild(tmp_path / "benchmark_results")) == live
+
+
+def test_a_database_that_cannot_be_opened_never_stops_a_run(bench, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    (tmp_path / "benchmark_results" / db.DB_NAME).mkdir(parents=True)
+    result = bench("--benchmark", "echo", "--backend", "scripted", "--echo-size", "2")
+    assert result.returncode == 0, result.stderr
+    assert "results_db_write_failed" in result.stderr
+    assert len(list((tmp_path / "benchmark_results").glob("bench_*.json"))) == 1
+    refused = bench("compare", "bench_a", "bench_b")
+    assert refused.returncode == 2 and "cannot use the results database" in refused.stderr
