@@ -4,7 +4,6 @@ a click that shows a program, no console errors, no network request. For one run
 from __future__ import annotations
 
 import json
-import random
 import re
 import subprocess
 from pathlib import Path
@@ -12,45 +11,13 @@ from pathlib import Path
 import pytest
 
 from bench_runner_core.plugins.results import db, report
-from bench_runner_core.records import Problem
 from tests.fixtures.browser import Browser, browser  # noqa: F401 (a fixture)
 from tests.fixtures.kernel import BIN, cli_env
-from tests.fixtures.results import attempt, write_run
-
-HOSTILE = "def f():\n    return '</script><script>document.title=\"pwned\"</script><img src=x onerror=alert(1)>'\n"
-
-
-def make_runs(root: Path, problems: int, runs: int, *, iterative: bool = False) -> list[str]:
-    rng = random.Random(problems * 31 + runs)
-    items = [
-        Problem(id=f"T/{i}", attributes={"difficulty": ("easy", "medium", "hard")[i % 3], "platform": "atcoder"})
-        for i in range(problems)
-    ]
-    ids = []
-    for r in range(runs):
-        run_id = f"bench_{r:08x}_202611{r % 28 + 1:02d}_100000"
-        skill = 0.3 + 0.5 * r / max(1, runs - 1)
-        attempts = {}
-        for p in items:
-            program = f"def solve_{p.id[2:]}(x):\n    return x * {rng.randint(0, 9)}  # run {r}\n" * 6
-            first = attempt("passed" if rng.random() < skill else rng.choice(("failed", "error", "timeout")), program,
-                            "AssertionError: solve(3) returned 4, expected 9")  # fmt: skip
-            tries = [first]
-            if iterative and first.verdict.status != "passed":
-                tries.append(attempt("passed" if rng.random() < 0.5 else "failed", program + "# repaired\n"))
-            attempts[(p.id, 0)] = tries
-        if r == 0:
-            attempts[(items[0].id, 0)] = [attempt("failed", HOSTILE, "<b>not bold</b>")]
-        model = f"model-{r % 3}.gguf"
-        write_run(root, run_id, problems=items, attempts=attempts, model=model,
-                  start_time=f"2026-11-{r % 28 + 1:02d}T10:00:00+00:00",
-                  metadata={"backend": {"model_name": model, "quantization": "Q4_K_M", "gpu_layers": 0}})  # fmt: skip
-        ids.append(run_id)
-    return ids
+from tests.fixtures.results import HOSTILE, synthetic_runs
 
 
 def test_the_page_is_self_contained_and_hostile_text_stays_text(tmp_path: Path) -> None:
-    ids = make_runs(tmp_path, 12, 2)
+    ids = synthetic_runs(tmp_path, 12, 2)
     page = report.write_report(db.open_db(tmp_path), ids, tmp_path / "r.html").read_text()
     assert "default-src 'none'" in page  # the browser refuses any fetch
     assert not re.search(r"(src|href)\s*=\s*[\"']?(https?:)?//", page)
@@ -92,7 +59,7 @@ def check_page(browser: Browser, path: Path, shots: Path, *, rows: int) -> dict:
 
 
 def test_a_single_run_in_chromium(browser: Browser, tmp_path: Path) -> None:  # noqa: F811
-    ids = make_runs(tmp_path, 30, 1, iterative=True)
+    ids = synthetic_runs(tmp_path, 30, 1, iterative=True)
     path = report.write_report(db.open_db(tmp_path), ids, tmp_path / "single.html")
     check_page(browser, path, tmp_path / "single.png", rows=30)
     assert browser.evaluate("document.querySelector('figure[data-chart=iterative]') !== null")
@@ -104,7 +71,7 @@ def test_a_single_run_in_chromium(browser: Browser, tmp_path: Path) -> None:  # 
 
 def test_a_campaign_report_from_the_cli_in_chromium(browser: Browser, tmp_path: Path) -> None:  # noqa: F811
     results_dir = tmp_path / "benchmark_results"
-    ids = make_runs(results_dir, 40, 3)
+    ids = synthetic_runs(results_dir, 40, 3)
     folder = results_dir / "campaigns" / "weekly" / "20261130_120000"
     folder.mkdir(parents=True)
     (folder / "manifest.json").write_text(json.dumps({"runs": {"a": ids[0], "b": ids[1], "c": ids[2]}}))
@@ -118,7 +85,7 @@ def test_a_campaign_report_from_the_cli_in_chromium(browser: Browser, tmp_path: 
 
 
 def test_ten_thousand_samples_in_chromium(browser: Browser, tmp_path: Path) -> None:  # noqa: F811
-    ids = make_runs(tmp_path, 1000, 10)
+    ids = synthetic_runs(tmp_path, 1000, 10)
     path = report.write_report(db.open_db(tmp_path), ids, tmp_path / "big.html")
     assert path.stat().st_size < 20e6
     timing = check_page(browser, path, tmp_path / "big.png", rows=report_page_size())
