@@ -5,14 +5,35 @@ from __future__ import annotations
 import csv
 import io
 import json
+import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
+from tests.fixtures.kernel import BIN, cli_env
+
 ECHO = ("--benchmark", "echo", "--backend", "scripted", "--echo-size", "6")
+Cli = Callable[..., subprocess.CompletedProcess[str]]
 
 
-def test_problems_lists_solve_rates_hardest_first_and_what_no_model_solves(bench) -> None:  # type: ignore[no-untyped-def]
+@pytest.fixture(scope="module")
+def two_runs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Cli, Path]:
+    """The installed CLI in a folder that holds two echo runs (e0, e2, e4 solved; e1, e3, e5 not)."""
+    folder = tmp_path_factory.mktemp("echo_runs")
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [str(BIN), *args], cwd=folder, env=cli_env(folder), capture_output=True, text=True, timeout=120
+        )
+
     for _ in range(2):
-        assert bench(*ECHO).returncode == 0
+        assert cli(*ECHO).returncode == 0
+    return cli, folder
+
+
+def test_problems_lists_solve_rates_hardest_first_and_what_no_model_solves(two_runs: tuple[Cli, Path]) -> None:
+    bench, _ = two_runs
     text = bench("problems", "--top", "2")
     assert text.returncode == 0, text.stderr
     lines = text.stdout.splitlines()
@@ -26,9 +47,8 @@ def test_problems_lists_solve_rates_hardest_first_and_what_no_model_solves(bench
     assert bench("problems", "--benchmark", "other").stdout.strip() == "no complete runs match"
 
 
-def test_export_writes_samples_and_runs_as_csv_and_jsonl(bench, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    for _ in range(2):
-        assert bench(*ECHO).returncode == 0
+def test_export_writes_samples_and_runs_as_csv_and_jsonl(two_runs: tuple[Cli, Path]) -> None:
+    bench, tmp_path = two_runs
     samples = list(csv.DictReader(io.StringIO(bench("export", "samples").stdout)))
     assert len(samples) == 12
     assert {s["status"] for s in samples} == {"passed", "failed"}
