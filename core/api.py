@@ -126,7 +126,12 @@ class Benchmark(Protocol):
 
 @runtime_checkable
 class Backend(Protocol):
-    """A source of completions. ``start`` does the heavy work (load, spawn, connect)."""
+    """A source of completions. ``start`` does the heavy work (load, spawn, connect).
+
+    Optional: a backend that decides itself which problems run and how many
+    samples each gets (``replay`` grades what a samples file holds) also
+    implements :class:`PlansSamples`.
+    """
 
     #: how many ``generate`` calls may run at once
     concurrency: int
@@ -145,6 +150,18 @@ class Backend(Protocol):
 
     def close(self) -> None:
         """Release the model or stop the server. Safe to call twice."""
+        ...
+
+
+@runtime_checkable
+class PlansSamples(Protocol):
+    """The optional ``Backend`` method ``planned_samples``."""
+
+    def planned_samples(self, problems: Sequence[Problem]) -> Mapping[str, int] | None:
+        """Problem id -> samples to run, for the selected ``problems``; ``None`` leaves it to ``--n-samples``.
+
+        Called once, before ``start``. Problems left out (or mapped to 0) do not run.
+        """
         ...
 
 

@@ -20,6 +20,7 @@ from bench_runner_core.plugins._http import Client, Transient
 from bench_runner_core.plugins._server_process import ServerProcess, free_port
 from bench_runner_core.plugins.gguf_meta import GGUFInfo
 from bench_runner_core.records import PromptStyle, RunConfig
+from bench_runner_core.registry import BackendRegistrar, OptionRegistrar
 
 GROUP = "llama_server backend"
 OPTIONS = (
@@ -127,7 +128,7 @@ def _factory(config: RunConfig, benchmark: object) -> LlamaServerBackend:
 
 
 @hookimpl
-def bench_runner_register_backends(register) -> None:  # type: ignore[no-untyped-def]
+def bench_runner_register_backends(register: BackendRegistrar) -> None:
     register(
         "llama_server",
         _factory,
@@ -136,6 +137,6 @@ def bench_runner_register_backends(register) -> None:  # type: ignore[no-untyped
 
 
 @hookimpl
-def bench_runner_register_options(register) -> None:  # type: ignore[no-untyped-def]
+def bench_runner_register_options(register: OptionRegistrar) -> None:
     for opt in (*OPTIONS, *_common.LLAMA_OPTIONS, *_compat.HTTP_OPTIONS, _common.KEEP_THINKING):
         register(opt)

@@ -68,15 +68,17 @@ class Transaction:
         self.conn.execute("ROLLBACK" if kind else "COMMIT")
 
 
-def open_db(results_dir: str | os.PathLike[str], *, busy_timeout_s: float = 60) -> sqlite3.Connection:
+def open_db(
+    results_dir: str | os.PathLike[str], *, busy_timeout_s: float = 60, in_memory: bool = False
+) -> sqlite3.Connection:
     """The database of a results dir, created, rebuilt or brought up to date with the JSON files first.
 
-    A results dir we cannot write to (an archive, a CI artifact) gets an in-memory database built
-    from its files, so every command still works there.
+    ``in_memory`` builds a throwaway database from the files and leaves the folder alone; so does a
+    results dir we cannot write to (an archive, a CI artifact), so every command still works there.
     """
     root = Path(results_dir)
     path = root / DB_NAME
-    if not _writable(root, path):
+    if in_memory or not _writable(root, path):
         conn = connect(":memory:")
         _rebuild(conn, root)
         return conn

@@ -90,16 +90,22 @@ def find_runs(conn: sqlite3.Connection, run_filter: RunFilter, *, limit: int | N
 
 
 def get_run(conn: sqlite3.Connection, run_id: str) -> sqlite3.Row:
-    """One run by its id or an unambiguous prefix of it."""
-    row = conn.execute("SELECT * FROM runs WHERE run_id = ?", (run_id,)).fetchone()
-    if row is not None:
-        return row
-    rows = conn.execute("SELECT * FROM runs WHERE run_id LIKE ? ESCAPE '\\' LIMIT 2", (_like(run_id) + "%",)).fetchall()
+    """One run by its id or an unambiguous start of it."""
+    rows = _matching(conn, run_id)
     if len(rows) == 1:
         return rows[0]
-    if rows:
-        raise BadInput(f"{run_id!r} matches several runs", "give more of the run id (see `bench_runner list`)")
     raise BadInput(f"no run {run_id!r} in the results", "check the id with `bench_runner list`, or pass --results-dir")
+
+
+def _matching(conn: sqlite3.Connection, run_id: str) -> list[sqlite3.Row]:
+    """The run with this id, else up to two runs whose id starts with it; several is an error."""
+    row = conn.execute("SELECT * FROM runs WHERE run_id = ?", (run_id,)).fetchone()
+    if row is not None:
+        return [row]
+    rows = conn.execute("SELECT * FROM runs WHERE run_id LIKE ? ESCAPE '\\' LIMIT 2", (_like(run_id) + "%",)).fetchall()
+    if len(rows) > 1:
+        raise BadInput(f"{run_id!r} matches several runs", "give more of the run id (see `bench_runner list`)")
+    return rows
 
 
 def problem_scores(conn: sqlite3.Connection, run_id: str) -> dict[str, tuple[int, int]]:
@@ -168,13 +174,15 @@ def solve_rates(conn: sqlite3.Connection, run_filter: RunFilter) -> list[Problem
     return sorted(rates, key=lambda p: (p.rate, p.benchmark, natural_key(p.problem_id)))
 
 
-def list_records(results_dir: str | Path, run_filter: RunFilter, *, limit: int | None = None) -> list[dict[str, Any]]:
+def list_records(
+    results_dir: str | Path, run_filter: RunFilter, *, limit: int | None = None, in_memory: bool = False
+) -> list[dict[str, Any]]:
     """Runs as ``list --json`` prints them (run_id, start_time, config, summary, complete), newest first."""
     from . import db
 
     if not Path(results_dir).is_dir():
         return []
-    conn = db.open_db(results_dir)
+    conn = db.open_db(results_dir, in_memory=in_memory)
     try:
         return [
             {
@@ -190,14 +198,15 @@ def list_records(results_dir: str | Path, run_filter: RunFilter, *, limit: int |
         conn.close()
 
 
-def resolve_run_id(results_dir: str | Path, run_id: str) -> str:
+def resolve_run_id(results_dir: str | Path, run_id: str, *, in_memory: bool = False) -> str:
     """The full id of a run given by its id or a unique start of it (``show bench_1a2b``)."""
     from . import db
 
     if not Path(results_dir).is_dir():
         return run_id
-    conn = db.open_db(results_dir)
+    conn = db.open_db(results_dir, in_memory=in_memory)
     try:
-        return get_run(conn, run_id)["run_id"]
+        rows = _matching(conn, run_id)
     finally:
         conn.close()
+    return rows[0]["run_id"] if rows else run_id
