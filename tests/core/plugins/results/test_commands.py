@@ -70,3 +70,28 @@ def test_db_rebuild_and_path(bench, tmp_path: Path) -> None:  # type: ignore[no-
     assert rebuilt.returncode == 0, rebuilt.stderr
     assert rebuilt.stdout.strip().endswith("results.sqlite: 1 runs, 6 sample attempts")
     assert bench("db", "path").stdout.strip() == str(Path("benchmark_results") / "results.sqlite")
+
+
+def test_list_filters_and_show_by_prefix_read_the_database(two_runs: tuple[Cli, Path]) -> None:
+    bench, _ = two_runs
+    every = bench("list", "--json")
+    runs = [json.loads(line) for line in every.stdout.splitlines()]
+    assert len(runs) == 2 and all(r["config"]["benchmark"] == "echo" and r["complete"] for r in runs)
+    assert runs[0]["start_time"] >= runs[1]["start_time"]
+    assert bench("list", "--limit", "1").stdout.count("\n") == 1
+    assert bench("list", "--benchmark", "echo", "--model", "scripted", "--since", "2000-01-01").stdout.count("\n") == 2
+    assert bench("list", "--benchmark", "lcb").stdout == ""
+    assert bench("list", "--since", "2999-01-01").stdout == ""
+    shown = bench("show", runs[0]["run_id"][:20])
+    assert shown.returncode == 0 and json.loads(shown.stdout)["run_id"] == runs[0]["run_id"]
+    ambiguous = bench("show", "bench_")
+    assert ambiguous.returncode == 2 and "matches several runs" in ambiguous.stderr
+
+
+def test_with_the_results_plugin_disabled_list_leaves_the_folder_alone(bench, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    assert bench("--disable-plugin", "results", *ECHO).returncode == 0
+    listed = bench("--disable-plugin", "results", "list")
+    assert listed.returncode == 0 and "pass@1=0.5000" in listed.stdout
+    assert not (tmp_path / "benchmark_results" / "results.sqlite").exists()
+    assert bench("compare", "a", "b").returncode == 2  # then the database comes back: from the files
+    assert (tmp_path / "benchmark_results" / "results.sqlite").exists()
