@@ -12,10 +12,14 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import structlog
+
 from bench_runner_core.api import BadInput
 from bench_runner_core.store import RUN_ID
 
 MANIFEST = "manifest.json"
+
+log = structlog.get_logger()
 
 
 def manifest_path(campaign: str, results_dir: str | os.PathLike[str]) -> Path:
@@ -37,17 +41,25 @@ def manifest_path(campaign: str, results_dir: str | os.PathLike[str]) -> Path:
     )
 
 
-def campaign_runs(campaign: str, results_dir: str | os.PathLike[str]) -> tuple[Path, list[str]]:
-    """The manifest's path and the run ids it names, first appearance first."""
+def campaign_runs(campaign: str, results_dir: str | os.PathLike[str]) -> tuple[Path, Path, list[str]]:
+    """The manifest, the results dir its runs are in, and the run ids it names that have a summary.
+
+    Runs not started yet (no summary file) are left out with a warning; runs a retry replaced are
+    never counted (the manifest lists them under ``replaced``).
+    """
     path = manifest_path(campaign, results_dir)
     try:
         manifest = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise BadInput(f"cannot read campaign manifest {path} ({exc})", "check the campaign folder") from None
-    runs = list(dict.fromkeys(_run_ids(manifest)))
+    root = campaign_results_dir(path, results_dir)
+    named = list(dict.fromkeys(_run_ids(manifest)))
+    runs = [run_id for run_id in named if (root / f"{run_id}.json").is_file()]
+    if len(runs) < len(named):
+        log.warning("campaign_runs_without_summary", campaign=str(path.parent), missing=len(named) - len(runs))
     if not runs:
-        raise BadInput(f"campaign manifest {path} names no runs", "run the campaign first")
-    return path, runs
+        raise BadInput(f"campaign manifest {path} names no finished run", "run the campaign first")
+    return path, root, runs
 
 
 def _run_ids(value: Any) -> Iterator[str]:
@@ -55,8 +67,9 @@ def _run_ids(value: Any) -> Iterator[str]:
         if RUN_ID.match(value):
             yield value
     elif isinstance(value, dict):
-        for item in value.values():
-            yield from _run_ids(item)
+        for key, item in value.items():
+            if key != "replaced":
+                yield from _run_ids(item)
     elif isinstance(value, list):
         for item in value:
             yield from _run_ids(item)

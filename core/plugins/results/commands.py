@@ -39,13 +39,13 @@ def resolve_runs(run_ids: Sequence[str], campaign: str | None, results_dir: str)
     """The results dir and run ids named on the command line, or by a campaign manifest."""
     from bench_runner_core.api import BadInput
 
-    from .campaign import campaign_results_dir, campaign_runs
+    from .campaign import campaign_runs
 
     if campaign:
         if run_ids:
             raise BadInput("pass run ids or --campaign, not both", "drop one of them")
-        manifest, runs = campaign_runs(campaign, results_dir)
-        return str(campaign_results_dir(manifest, results_dir)), runs
+        _, root, runs = campaign_runs(campaign, results_dir)
+        return str(root), runs
     return results_dir, list(run_ids)
 
 

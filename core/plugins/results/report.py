@@ -232,13 +232,18 @@ def write_report(
 
 
 def write_campaign_report(manifest: str | os.PathLike[str], results_dir: str | os.PathLike[str] | None = None) -> Path:
-    """For a campaign: write ``report.html`` next to its ``manifest.json`` and return its path."""
-    from . import db
-    from .campaign import campaign_results_dir, campaign_runs
+    """For a campaign: write ``report.html`` next to its ``manifest.json`` (a file or its folder); returns the path.
 
-    path, run_ids = campaign_runs(os.fspath(manifest), results_dir or ".")
-    conn = db.open_db(results_dir or campaign_results_dir(path, "benchmark_results"))
+    The runs are read from the results dir the manifest sits in (``<dir>/campaigns/<name>/<stamp>/``),
+    or from ``results_dir``.
+    """
+    from . import db
+    from .campaign import campaign_runs
+
+    path, root, run_ids = campaign_runs(os.fspath(manifest), results_dir or "benchmark_results")
+    conn = db.open_db(results_dir or root)
     try:
-        return write_report(conn, run_ids, path.parent / "report.html", title=f"campaign {path.parent.parent.name}")
+        title = f"campaign {path.parent.parent.name}/{path.parent.name}"
+        return write_report(conn, run_ids, path.parent / "report.html", title=title)
     finally:
         conn.close()

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
-from bench_runner_core.plugins.results import compare, db
+from bench_runner_core.plugins.results import compare, db, report
+from bench_runner_core.plugins.results.campaign import campaign_runs
 from bench_runner_core.records import Problem
 from tests.fixtures.results import attempt, write_run
 
@@ -39,3 +41,24 @@ def test_several_samples_per_problem_compare_pass_fractions(tmp_path: Path) -> N
     first = result.differences[0].fixed[0]
     assert (first.problem_id, first.base, first.new) == ("p0", 0.5, 1.0)
     assert len(result.differences[0].fixed) == 6 and result.differences[0].p_value == pytest.approx(2 / 64)
+
+
+def test_a_campaigns_manifest_gives_its_finished_runs_not_the_replaced_ones(tmp_path: Path) -> None:
+    problems = [Problem(id="p0")]
+    ids = ["bench_aaaaaaaa_20261101_100000", "bench_bbbbbbbb_20261101_100000", "bench_cccccccc_20261101_090000"]
+    for run_id in ids:
+        write_run(tmp_path, run_id, problems=problems, attempts={("p0", 0): [attempt("passed")]})
+    folder = tmp_path / "campaigns" / "nightly" / "20261130_010000"
+    folder.mkdir(parents=True)
+    tasks = [
+        {"index": 0, "runs": [{"run_id": ids[0], "status": "done", "replaced": [ids[2]]}]},
+        {"index": 1, "runs": [{"run_id": ids[1], "status": "done"}, {"run_id": "bench_dddddddd_20261101_110000"}]},
+    ]
+    (folder / "manifest.json").write_text(
+        json.dumps({"name": "nightly", "id": "nightly/20261130_010000", "tasks": tasks})
+    )
+    for given in ("nightly", "nightly/20261130_010000", str(folder), str(folder / "manifest.json")):
+        manifest, root, runs = campaign_runs(given, tmp_path)
+        assert (manifest, root, runs) == (folder / "manifest.json", tmp_path, ids[:2])
+    assert report.write_campaign_report(folder) == folder / "report.html"
+    assert "campaign nightly/20261130_010000" in (folder / "report.html").read_text()
