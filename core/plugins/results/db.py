@@ -111,13 +111,10 @@ def rebuild(results_dir: str | os.PathLike[str]) -> sqlite3.Connection:
 
 
 def _writable(root: Path, path: Path) -> bool:
+    # a results dir that does not exist holds nothing to index: no folder is created for it
     if path.exists():
         return os.access(path, os.W_OK) and os.access(root, os.W_OK)
-    try:
-        root.mkdir(parents=True, exist_ok=True)
-    except OSError:
-        return False
-    return os.access(root, os.W_OK)
+    return root.is_dir() and os.access(root, os.W_OK)
 
 
 def _bring_up_to_date(conn: sqlite3.Connection, root: Path) -> None:

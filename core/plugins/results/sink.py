@@ -28,6 +28,8 @@ class DatabaseSink:
     def __init__(self, config: RunConfig) -> None:
         self.store = RunStore(config.results_dir)
         self.conn: sqlite3.Connection | None = None
+        # samples are read back from the checkpoint at the end; kept here only when no checkpoint is written
+        self.keep = bool(config.sinks) and "checkpoint" not in config.sinks
         self.seen: list[dict[str, Any]] = []
 
     def run_started(self, run: RunInfo) -> None:
@@ -48,7 +50,8 @@ class DatabaseSink:
 
     def sample_finished(self, run: RunInfo, sample: SampleResult) -> None:
         data = unstructure(sample)
-        self.seen.append(data)
+        if self.keep:
+            self.seen.append(data)
         if self.conn is None:
             return
 

@@ -116,3 +116,19 @@ def test_a_database_that_cannot_be_opened_never_stops_a_run(bench, tmp_path: Pat
     assert len(list((tmp_path / "benchmark_results").glob("bench_*.json"))) == 1
     refused = bench("compare", "bench_a", "bench_b")
     assert refused.returncode == 2 and "cannot use the results database" in refused.stderr
+
+
+def test_without_a_checkpoint_the_database_still_gets_every_sample(bench, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    ran = bench(
+        "--benchmark", "echo", "--backend", "scripted", "--echo-size", "3", "--sink", "summary", "--sink", "database"
+    )
+    assert ran.returncode == 0, ran.stderr
+    conn = db.open_db(tmp_path / "benchmark_results")
+    assert conn.execute("SELECT COUNT(*) FROM samples").fetchone()[0] == 3
+    assert not list((tmp_path / "benchmark_results").glob("bench_*/samples.jsonl"))
+
+
+def test_a_missing_results_dir_is_not_created(tmp_path: Path) -> None:
+    conn = db.open_db(tmp_path / "nowhere")
+    assert conn.execute("SELECT COUNT(*) FROM runs").fetchone()[0] == 0
+    assert not (tmp_path / "nowhere").exists()
