@@ -44,6 +44,7 @@ from bench_runner_core.api import (  # noqa: E402
     Sandbox,
     Sink,
 )
+from bench_runner_core.files import atomic_writer, file_sha256, hf_hub_cache, read_jsonl  # noqa: E402
 from bench_runner_core.hookspecs import hookimpl  # noqa: E402
 from bench_runner_core.kernel import Kernel  # noqa: E402
 from bench_runner_core.records import (  # noqa: E402
@@ -110,11 +111,15 @@ __all__ = [
     "StdioCase",
     "StdioJob",
     "Verdict",
+    "atomic_writer",
     "extract_code",
     "extract_function",
     "fenced_blocks",
+    "file_sha256",
+    "hf_hub_cache",
     "hookimpl",
     "main",
+    "read_jsonl",
     "strip_thinking",
 ]
 

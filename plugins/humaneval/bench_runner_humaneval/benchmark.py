@@ -20,6 +20,7 @@ from bench_runner import (
     SamplesFile,
     Sandbox,
     Verdict,
+    file_sha256,
 )
 from bench_runner_humaneval import data
 from bench_runner_humaneval.oracle import InputSet, Oracle
@@ -170,7 +171,7 @@ class HumanEval:
         facts: dict[str, Any] = {
             "variant": self.name,
             "problems_file": path,
-            "problems_sha256": data.file_digest(path),
+            "problems_sha256": file_sha256(path),
             "problems": len(self.rows()),
         }
         if self.plus:

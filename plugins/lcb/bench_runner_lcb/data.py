@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -11,7 +10,7 @@ from typing import Any
 
 import attrs
 
-from bench_runner import BadInput, Problem
+from bench_runner import BadInput, Problem, hf_hub_cache, read_jsonl
 from bench_runner_lcb.codec import UnsafeRow, decode_test_cases
 
 FILES = ("test.jsonl", "test2.jsonl", "test3.jsonl", "test4.jsonl", "test5.jsonl", "test6.jsonl")
@@ -59,10 +58,7 @@ def parse_date(value: str | None, flag: str) -> datetime | None:
 
 def _hf_cache_folder() -> Path | None:
     # Users who ran lcb_runner have the files in the Hugging Face cache already.
-    hub = os.environ.get("HF_HUB_CACHE") or os.path.join(
-        os.environ.get("HF_HOME") or os.path.join(os.path.expanduser("~"), ".cache", "huggingface"), "hub"
-    )
-    snapshots = Path(hub) / HF_DATASET_DIR / "snapshots"
+    snapshots = hf_hub_cache() / HF_DATASET_DIR / "snapshots"
     if not snapshots.is_dir():
         return None
     found = sorted((p for p in snapshots.iterdir() if (p / FILES[0]).exists()), key=lambda p: p.stat().st_mtime)
@@ -109,16 +105,8 @@ def resolve_files(problems_file: str | None, release: str | None) -> tuple[list[
 def read_rows(paths: Sequence[Path]) -> Iterator[tuple[str, dict[str, Any]]]:
     """``(where, row)`` for every row of the files, ``where`` naming file and line for error messages."""
     for path in paths:
-        with path.open(encoding="utf-8") as lines:
-            for number, line in enumerate(lines, 1):
-                if not line.strip():
-                    continue
-                try:
-                    row = json.loads(line)
-                except ValueError as exc:
-                    fix = "pass an official test*.jsonl file"
-                    raise BadInput(f"{path}:{number} is not JSON ({exc})", fix) from None
-                yield f"{path.name}:{number}", row
+        for number, row in read_jsonl(path, fix="pass an official test*.jsonl file"):
+            yield f"{path.name}:{number}", row
 
 
 def keep(row: dict[str, Any], where: str, selection: Selection) -> bool:

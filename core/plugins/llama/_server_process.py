@@ -1,4 +1,4 @@
-"""A model server child process that is always stopped (see ``_guard.py`` for how)."""
+"""A model server child process that is always stopped (see ``_server_guard.py`` for how)."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ import tenacity
 from bench_runner_core.api import BadInput
 
 log = structlog.get_logger()
-GUARD = Path(__file__).with_name("_guard.py")
+GUARD = Path(__file__).with_name("_server_guard.py")
 
 
 def free_port() -> int:

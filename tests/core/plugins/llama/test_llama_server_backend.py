@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from bench_runner_core.api import BadInput
-from bench_runner_core.plugins import llama_server as plugin
 from bench_runner_core.plugins import openai as openai_plugin
+from bench_runner_core.plugins.llama import llama_server as plugin
 from bench_runner_core.records import GenerationParams, GenerationRequest, Prompt, RunConfig
 from tests.fixtures.tiny_gguf import write_tiny_gguf
 
@@ -60,7 +60,7 @@ def test_server_generates_chat_and_completion(server) -> None:
 
 
 def test_server_output_matches_in_process_generation(server, tiny_chat_gguf: Path) -> None:
-    from bench_runner_core.plugins import llama_cpp
+    from bench_runner_core.plugins.llama import llama_cpp
 
     backend, _ = server
     local = llama_cpp._factory(_config(tiny_chat_gguf, backend="llama_cpp"), None)
@@ -91,7 +91,7 @@ CHILD = textwrap.dedent(
     """
     import sys, time
     from bench_runner_core.logs import configure_logging
-    from bench_runner_core.plugins import llama_server
+    from bench_runner_core.plugins.llama import llama_server
     from bench_runner_core.records import GenerationParams, GenerationRequest, Prompt, RunConfig
 
     configure_logging()

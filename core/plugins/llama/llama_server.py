@@ -2,11 +2,12 @@
 
 The server is llama-cpp-python's bundled ``llama_cpp.server`` module, or a
 ``llama-server`` binary given with ``--server-bin``. It listens on a free
-loopback port and is stopped however the run ends (see ``_guard.py``).
+loopback port and is stopped however the run ends (see ``_server_guard.py``).
 """
 
 from __future__ import annotations
 
+import importlib.util
 import shutil
 import sys
 from collections.abc import Mapping
@@ -15,10 +16,11 @@ from typing import Any
 
 from bench_runner_core.api import BadInput, Option
 from bench_runner_core.hookspecs import hookimpl
-from bench_runner_core.plugins import _common, _compat, _cpu_probe
+from bench_runner_core.plugins import _common, _openai_compat
 from bench_runner_core.plugins._http import Client, Transient
-from bench_runner_core.plugins._server_process import ServerProcess, free_port
-from bench_runner_core.plugins.gguf_meta import GGUFInfo
+from bench_runner_core.plugins.llama import _cpu_probe, _model
+from bench_runner_core.plugins.llama._gguf import GGUFInfo
+from bench_runner_core.plugins.llama._server_process import ServerProcess, free_port
 from bench_runner_core.records import PromptStyle, RunConfig
 from bench_runner_core.registry import BackendRegistrar, OptionRegistrar
 
@@ -38,7 +40,7 @@ OPTIONS = (
 )
 
 
-class LlamaServerBackend(_compat.CompatBackend):
+class LlamaServerBackend(_openai_compat.CompatBackend):
     extended_sampling = True
 
     def __init__(self, config: RunConfig) -> None:
@@ -53,8 +55,8 @@ class LlamaServerBackend(_compat.CompatBackend):
 
     def _command(self, path: Path, info: GGUFInfo, n_ctx: int, port: int) -> tuple[list[str], str]:
         config = self._config
-        layers = _common.gpu_layers(config)
-        threads = _common.threads(config)
+        layers = _model.gpu_layers(config)
+        threads = _model.threads(config)
         batch = int(_common.option(config, "batch_size", 512))
         chat_format = _common.option(config, "chat_format")
         binary = _common.option(config, "server_bin")
@@ -80,12 +82,12 @@ class LlamaServerBackend(_compat.CompatBackend):
         return command, "llama_cpp.server"
 
     def start(self) -> Mapping[str, Any]:
-        path, info = _common.resolve_model(self._config)
+        path, info = _model.resolve_model(self._config)
         self._has_template = info.chat_template is not None
-        n_ctx = _common.ctx_size(self._config, info)
+        n_ctx = _model.ctx_size(self._config, info)
         port = free_port()
         command, kind = self._command(path, info, n_ctx, port)
-        facts = _common.gguf_facts(path, info)
+        facts = _model.gguf_facts(path, info)
         self._server = ServerProcess(command, name=f"model server ({kind})")
         self._server.start()
         base_url = f"http://127.0.0.1:{port}/v1"
@@ -104,7 +106,7 @@ class LlamaServerBackend(_compat.CompatBackend):
         except BadInput:
             self._server = None
             raise
-        self._client = _compat.make_client(self._config, base_url)
+        self._client = _openai_compat.make_client(self._config, base_url)
         self._model = path.name
         return facts | {
             "backend": "llama_server",
@@ -112,7 +114,7 @@ class LlamaServerBackend(_compat.CompatBackend):
             "server_url": base_url,
             "server_pid": self._server.pid,
             "parallel": self.concurrency,
-            "gpu_layers": _common.gpu_layers(self._config),
+            "gpu_layers": _model.gpu_layers(self._config),
             "ctx_size": n_ctx,
         }
 
@@ -123,7 +125,24 @@ class LlamaServerBackend(_compat.CompatBackend):
             server.stop()
 
 
+# what llama-cpp-python's server imports beyond llama_cpp itself: its "server" extra
+SERVER_MODULES = ("uvicorn", "fastapi", "sse_starlette", "starlette_context", "pydantic_settings", "yaml")
+
+
+def check_server_installed() -> None:
+    """``BadInput`` naming the extra to install when llama-cpp-python's server cannot be imported."""
+    missing = [name for name in SERVER_MODULES if importlib.util.find_spec(name) is None]
+    if missing:
+        raise BadInput(
+            f"the llama_server backend needs llama-cpp-python's server extra (missing: {', '.join(missing)})",
+            "pip install 'bench-runner[server]', or pass --server-bin with a llama-server binary",
+        )
+
+
 def _factory(config: RunConfig, benchmark: object) -> LlamaServerBackend:
+    # checked before anything starts; a --server-bin binary needs none of it
+    if not _common.option(config, "server_bin"):
+        check_server_installed()
     return LlamaServerBackend(config)
 
 
@@ -138,5 +157,5 @@ def bench_runner_register_backends(register: BackendRegistrar) -> None:
 
 @hookimpl
 def bench_runner_register_options(register: OptionRegistrar) -> None:
-    for opt in (*OPTIONS, *_common.LLAMA_OPTIONS, *_compat.HTTP_OPTIONS, _common.KEEP_THINKING):
+    for opt in (*OPTIONS, *_model.LLAMA_OPTIONS, *_openai_compat.HTTP_OPTIONS, _common.KEEP_THINKING):
         register(opt)

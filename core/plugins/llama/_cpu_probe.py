@@ -21,7 +21,7 @@ from typing import Any
 
 import structlog
 
-from bench_runner_core.plugins._files import cache_dir
+from bench_runner_core.files import cache_dir
 
 log = structlog.get_logger()
 _patch_lock = threading.Lock()
@@ -35,7 +35,7 @@ llm.create_completion("def f(a, b):\\n    return", max_tokens=2, temperature=0)
 # Runs llama-cpp-python's server with extra buffer types off (see disabled_extra_buffers).
 SERVER_BOOT = """
 import runpy, sys
-from bench_runner_core.plugins._cpu_probe import disabled_extra_buffers
+from bench_runner_core.plugins.llama._cpu_probe import disabled_extra_buffers
 with disabled_extra_buffers():
     runpy.run_module("llama_cpp.server", run_name="__main__", alter_sys=True)
 """

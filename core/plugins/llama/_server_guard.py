@@ -1,4 +1,4 @@
-"""Keeps a model server from outliving bench_runner. Run as a script: ``_guard.py FD PIDFILE -- COMMAND...``.
+"""Keeps a model server from outliving bench_runner. Run as a script: ``_server_guard.py FD PIDFILE -- COMMAND...``.
 
 bench_runner holds the write end of a pipe whose read end is ``FD``. However
 bench_runner ends (normal exit, exception, Ctrl-C, SIGKILL) the kernel closes

@@ -6,7 +6,7 @@ from pathlib import Path
 import gguf
 import pytest
 
-from bench_runner_core.plugins.gguf_meta import NotGGUF, read_gguf
+from bench_runner_core.plugins.llama._gguf import NotGGUF, read_gguf
 from tests.fixtures.tiny_gguf import SIMPLE_CHAT_TEMPLATE
 
 

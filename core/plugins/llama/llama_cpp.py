@@ -18,7 +18,8 @@ import structlog
 
 from bench_runner_core.api import BadInput
 from bench_runner_core.hookspecs import hookimpl
-from bench_runner_core.plugins import _common, _cpu_probe
+from bench_runner_core.plugins import _common
+from bench_runner_core.plugins.llama import _cpu_probe, _model
 from bench_runner_core.records import Completion, GenerationRequest, PromptStyle, RunConfig
 from bench_runner_core.registry import BackendRegistrar, OptionRegistrar
 
@@ -103,15 +104,15 @@ class LlamaCppBackend:
         self._closing = threading.Event()
 
     def start(self) -> Mapping[str, Any]:
-        path, info = _common.resolve_model(self._config)
-        layers = _common.gpu_layers(self._config)
-        n_ctx = _common.ctx_size(self._config, info)
-        facts = _common.gguf_facts(path, info)
+        path, info = _model.resolve_model(self._config)
+        layers = _model.gpu_layers(self._config)
+        n_ctx = _model.ctx_size(self._config, info)
+        facts = _model.gguf_facts(path, info)
         import llama_cpp
 
         _capture_llama_log()
         _LOG_LINES.clear()
-        threads = _common.threads(self._config)
+        threads = _model.threads(self._config)
         seed = self._config.params.seed
         extra_buffers = _cpu_probe.extra_buffers_work(path, info.quantization)
         plain = contextlib.nullcontext() if extra_buffers else _cpu_probe.disabled_extra_buffers()
@@ -285,5 +286,5 @@ def bench_runner_register_backends(register: BackendRegistrar) -> None:
 
 @hookimpl
 def bench_runner_register_options(register: OptionRegistrar) -> None:
-    for opt in (*_common.LLAMA_OPTIONS, _common.KEEP_THINKING):
+    for opt in (*_model.LLAMA_OPTIONS, _common.KEEP_THINKING):
         register(opt)
