@@ -17,6 +17,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "bench_runner_core.plugins.local_engine",
     "bench_runner_core.plugins.ray_engine",
     "bench_runner_core.plugins.sinks",
+    "bench_runner_core.plugins.results",
     "bench_runner_core.plugins.progress",
     "bench_runner_core.plugins.replay",
     "bench_runner_core.plugins.llama.llama_cpp",
