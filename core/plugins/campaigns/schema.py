@@ -47,7 +47,9 @@ def validate(data: Mapping[str, Any], where: str, part: str | None = None) -> No
     root = schema()
     target = root if part is None else {"$ref": f"#/$defs/{part}", "$defs": root["$defs"]}
     validator = jsonschema.Draft202012Validator(target)
-    error = jsonschema.exceptions.best_match(validator.iter_errors(data))
+    # a field that fails its own check is also "unevaluated"; that echo would hide the real reason
+    errors = [e for e in validator.iter_errors(data) if not _echo(e)]
+    error = jsonschema.exceptions.best_match(errors)
     if error is not None:
         raise BadInput(f"{where}: {describe(error, data)}", FIX)
 
@@ -56,9 +58,8 @@ def describe(error: Any, data: Mapping[str, Any]) -> str:
     """``task 2 (humaneval): field 'rollouts' must be >= 1 (got 0)`` from a jsonschema error."""
     path = list(error.absolute_path)
     place = _place(path, data)
-    field = ".".join(str(p) for p in path[2 if path[:1] in (["tasks"], ["generators"]) else 1 :])
-    if path and path[0] not in ("tasks", "generators"):
-        field = ".".join(str(p) for p in path)
+    nested = len(path) >= 2 and path[0] in ("tasks", "generators", "models")
+    field = ".".join(str(p) for p in path[2 if nested else 0 :])
     name = f"field {field!r}" if field else "it"
     kind, expected, got = error.validator, error.validator_value, error.instance
     if kind in ("additionalProperties", "unevaluatedProperties") and isinstance(got, Mapping):
@@ -92,10 +93,24 @@ def describe(error: Any, data: Mapping[str, Any]) -> str:
     return f"{place}{name}: {error.message}"
 
 
-_PATTERNS = {"^[A-Za-z0-9][A-Za-z0-9._-]*$": "letters, digits, '.', '_' and '-'", "^(all|@.+)$": '"all" or "@category"'}
+_PATTERNS = {
+    "^[A-Za-z0-9][A-Za-z0-9._-]*$": "letters, digits, '.', '_' and '-'",
+    "^(all|@.+)$": 'a list of models, "all" or "@category"',
+}
+
+
+def _echo(error: Any) -> bool:
+    got = error.instance
+    return (
+        error.validator == "unevaluatedProperties"
+        and isinstance(got, Mapping)
+        and set(got) <= set(_allowed(error.schema))
+    )
 
 
 def _place(path: Sequence[Any], data: Mapping[str, Any]) -> str:
+    if len(path) >= 2 and path[0] == "models":
+        return f"model {path[1]!r}: "
     if len(path) >= 2 and path[0] in ("tasks", "generators") and isinstance(path[1], int):
         item = data[path[0]][path[1]]
         what = item.get("benchmark") or ",".join(item.get("benchmarks") or []) if isinstance(item, Mapping) else ""

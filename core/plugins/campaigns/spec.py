@@ -18,7 +18,18 @@ log = structlog.get_logger()
 
 TEST_MODE_LIMIT = 5
 #: task fields the campaign itself uses; everything else is a run option
-_CAMPAIGN_FIELDS = ("name", "rollouts", "timeout", "options", "model", "models", "benchmark", "benchmarks", "grid")
+_CAMPAIGN_FIELDS = (
+    "name",
+    "rollouts",
+    "timeout",
+    "options",
+    "model",
+    "models",
+    "benchmark",
+    "benchmarks",
+    "grid",
+    "_grid",
+)
 
 
 @attrs.frozen(kw_only=True)
@@ -164,7 +175,8 @@ def _label(own: Mapping[str, Any]) -> str:
 
 
 def _short(value: Any) -> str:
-    if isinstance(value, str) and ("/" in value or "\\" in value):
+    """A file path by its name (``a.gguf``, ``samples.jsonl``); anything else as written (``ollama/llama3``)."""
+    if isinstance(value, str) and "://" not in value and Path(value).suffix.lower() in (".gguf", ".jsonl", ".json"):
         return Path(value).name
     return str(value)
 
