@@ -29,3 +29,21 @@ def test_every_plugin_option_group_is_documented() -> None:
     text = (ROOT / "README.md").read_text(encoding="utf-8")
     for flag in ("--gpu-layers", "--release-version", "--samples", "--resume", "--export", "--disable-plugin"):
         assert flag in text, flag
+
+
+def test_every_campaign_example_validates_against_the_shipped_schema() -> None:
+    import tomllib
+
+    from bench_runner_core.plugins.campaigns.schema import validate
+
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = text.split("## Campaigns", 1)[1].split("\n## ", 1)[0]
+    blocks = [tomllib.loads(b) for b in re.findall(r"```toml\n(.*?)\n```", section, flags=re.S)]
+    campaigns = [b for b in blocks if "name" in b]
+    models_files = [b for b in blocks if "name" not in b]
+    assert len(campaigns) == 1 and len(models_files) == 1
+    for block in campaigns:
+        validate(block, "README")
+        assert block["tasks"] and block["generators"]
+    for block in models_files:
+        validate(block, "README", part="models_file")

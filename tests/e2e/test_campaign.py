@@ -67,6 +67,18 @@ def write_campaign(tmp_path: Path, name: str, gguf: Path) -> str:
     return f"{name}.toml"
 
 
+def start_campaign(tmp_path: Path, file: str) -> subprocess.Popen[str]:
+    """``campaign run FILE`` in the background, to be killed or interrupted."""
+    return subprocess.Popen(
+        [str(BIN), "campaign", "run", file],
+        cwd=tmp_path,
+        env=cli_env(tmp_path),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
 def wait_for(condition, what: str, timeout: float = 180) -> None:  # type: ignore[no-untyped-def]
     deadline = time.monotonic() + timeout
     while not condition():
@@ -79,14 +91,7 @@ def wait_for(condition, what: str, timeout: float = 180) -> None:  # type: ignor
 def test_a_killed_campaign_resumes_to_the_same_comparison_with_no_run_repeated(
     bench, tmp_path: Path, tiny_gguf: Path
 ) -> None:  # type: ignore[no-untyped-def]
-    proc = subprocess.Popen(
-        [str(BIN), "campaign", "run", write_campaign(tmp_path, "killed", tiny_gguf)],
-        cwd=tmp_path,
-        env=cli_env(tmp_path),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    proc = start_campaign(tmp_path, write_campaign(tmp_path, "killed", tiny_gguf))
     results = tmp_path / "benchmark_results"
 
     def scripted_checkpoint() -> Path | None:
@@ -215,6 +220,20 @@ options = {{ base_url = "{url}", api = "completions", retries = 0 }}
     assert [r["pass_at_1"] for r in report["rows"]] == [0.5, 1.0]
     assert report["rankings"]["best_score"][0] == f"echo | openai/m | api=completions, base_url={url}, retries=0"
 
+    # an older grader's verdict, recorded wrongly: `eval` regrades from the completions and reports the change
+    checkpoint = tmp_path / "benchmark_results" / fixed["run_id"] / "samples.jsonl"
+    lines = checkpoint.read_text().splitlines()
+    first = json.loads(lines[0])
+    first["attempts"][0]["verdict"]["status"] = "failed"
+    checkpoint.write_text("\n".join([json.dumps(first), *lines[1:]]) + "\n")
+    regraded = bench("campaign", "eval", "flaky", timeout=300)
+    assert regraded.returncode == 0, regraded.stderr
+    assert f"{fixed['run_id']} {first['problem_id']}#0: failed -> passed" in regraded.stdout
+    assert "1 verdicts changed" in regraded.stdout
+    (evaluation,) = folder_of(tmp_path, "flaky").glob("eval_*.json")
+    changes = json.loads(evaluation.read_text())["changes"]
+    assert [(c["run_id"], c["before"], c["after"]) for c in changes] == [(fixed["run_id"], "failed", "passed")]
+
 
 def test_a_bad_campaign_file_starts_nothing(bench, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     (tmp_path / "c.toml").write_text(
@@ -227,3 +246,23 @@ def test_a_bad_campaign_file_starts_nothing(bench, tmp_path: Path) -> None:  # t
         "see `Campaigns` in the README, or the schema bench_runner_core/plugins/campaigns/campaign.schema.json"
     ]
     assert not (tmp_path / "benchmark_results").exists()
+
+
+def test_ctrl_c_stops_cleanly_and_prints_the_resume_command(bench, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    (tmp_path / "c.toml").write_text(
+        'name = "stopped"\n[defaults]\nworkers = 1\n'
+        '[[tasks]]\nbenchmark = "echo"\nbackend = "scripted"\nrollouts = 2\noptions = { delay = 0.3 }\n'
+    )
+    proc = start_campaign(tmp_path, "c.toml")
+    results = tmp_path / "benchmark_results"
+    wait_for(lambda: any(results.glob("bench_*/samples.jsonl")), "a first checkpointed sample")
+    proc.send_signal(signal.SIGINT)
+    _out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert re.search(r"bench_runner campaign resume stopped/\d{8}_\d{6} --results-dir benchmark_results", err), err
+    manifest = manifest_of(tmp_path, "stopped")
+    assert manifest["state"] == "interrupted"
+    assert [r["status"] for r in manifest["tasks"][0]["runs"]] == ["interrupted", "pending"]
+    resumed = bench("campaign", "resume", "stopped", timeout=300)
+    assert resumed.returncode == 0, resumed.stderr
+    assert manifest_of(tmp_path, "stopped")["state"] == "complete"

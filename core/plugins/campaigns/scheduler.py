@@ -105,20 +105,22 @@ class Scheduler:
         free = available_memory()
         # runs that have not loaded their model yet will take its memory soon
         reserved = sum(it.memory for it, _ in self._running.values() if it.key and not self.cache.loaded(it.key))
+        waiting = ""
         for item in self._queue:
             if item.key is not None and item.key in busy:
                 continue  # one loaded model serves one run at a time; this one follows
             loading = item.key is not None and not self.cache.loaded(item.key)
             if loading and free is not None and item.memory > free - reserved:
                 if self._running:
-                    self.board.waiting(
+                    waiting = waiting or (
                         f"{item.task.display} waits for memory: needs {item.memory / 1e9:.1f} GB, "
                         f"{max(0, free - reserved) / 1e9:.1f} GB free"
                     )
                     continue
                 log.warning("campaign_low_memory", model=item.task.display, needs=item.memory, free=free)
-            self.board.waiting("")
+            self.board.waiting(waiting)
             return item
+        self.board.waiting(waiting)
         return None
 
     # --- one run -----------------------------------------------------------
