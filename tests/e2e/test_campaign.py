@@ -266,3 +266,16 @@ def test_ctrl_c_stops_cleanly_and_prints_the_resume_command(bench, tmp_path: Pat
     resumed = bench("campaign", "resume", "stopped", timeout=300)
     assert resumed.returncode == 0, resumed.stderr
     assert manifest_of(tmp_path, "stopped")["state"] == "complete"
+
+
+def test_a_run_past_its_timeout_is_stopped_and_recorded_as_timed_out(bench, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    (tmp_path / "c.toml").write_text(
+        'name = "slow"\n[defaults]\nworkers = 1\n[[tasks]]\nbenchmark = "echo"\nbackend = "scripted"\n'
+        "timeout = 1\noptions = { delay = 0.4, echo_size = 20 }\n"
+    )
+    result = bench("campaign", "run", "c.toml", timeout=300)
+    assert result.returncode == 130, result.stderr
+    (run,) = manifest_of(tmp_path, "slow")["tasks"][0]["runs"]
+    assert (run["status"], run["exit_status"], run["error"]) == ("timed_out", 124, "stopped after 1s (timeout)")
+    summary = json.loads((tmp_path / "benchmark_results" / f"{run['run_id']}.json").read_text())
+    assert not summary["complete"] and summary["summary"]["total_samples"] < 20

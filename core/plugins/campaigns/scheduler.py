@@ -206,7 +206,7 @@ class Scheduler:
         if not summary.complete:
             timed_out = run_id in self._timed_out
             status, code = ("timed_out", 124) if timed_out else ("interrupted", 130)
-            error = f"stopped after {item.task.timeout:g}s (--timeout)" if timed_out else "interrupted"
+            error = f"stopped after {item.task.timeout:g}s (timeout)" if timed_out else "interrupted"
         elif errors:
             status, code = "failed", 2
             error = f"{len(errors)} of {len(samples)} samples failed to generate: {errors[0]}"

@@ -119,6 +119,7 @@ def expand(data: Mapping[str, Any], kernel: Kernel, overrides: Overrides, *, bas
             if test_mode:
                 run_settings["limit"] = min(int(run_settings.get("limit") or TEST_MODE_LIMIT), TEST_MODE_LIMIT)
             run_settings["results_dir"] = results_dir
+            _resolve_paths(run_settings, kernel, base)
             task = Task(
                 index=len(tasks),
                 source=source,
@@ -170,13 +171,22 @@ def _check(kernel: Kernel, task: Task, where: str) -> None:
         raise BadInput(problem, exc.fix) from None
 
 
+def _resolve_paths(settings: dict[str, Any], kernel: Kernel, base: Path) -> None:
+    """Files named in the campaign file are found beside it, wherever the campaign is started from."""
+    paths = {name for name, option in kernel.plugin_options.items() if option.type == "path"} | {"model"}
+    for name in paths & set(settings):
+        value = settings[name]
+        if isinstance(value, str) and not Path(value).expanduser().is_absolute() and (base / value).exists():
+            settings[name] = str((base / value).resolve())
+
+
 def _label(own: Mapping[str, Any]) -> str:
     return ", ".join(f"{k}={_short(v)}" for k, v in sorted(own.items()))
 
 
 def _short(value: Any) -> str:
-    """A file path by its name (``a.gguf``, ``samples.jsonl``); anything else as written (``ollama/llama3``)."""
-    if isinstance(value, str) and "://" not in value and Path(value).suffix.lower() in (".gguf", ".jsonl", ".json"):
+    """A file by its name (``a.gguf``, ``samples.jsonl``); anything else as written (``ollama/llama3``)."""
+    if isinstance(value, str) and "://" not in value and (Path(value).is_absolute() or Path(value).is_file()):
         return Path(value).name
     return str(value)
 

@@ -193,3 +193,22 @@ def test_an_existing_path_is_a_path_even_if_it_looks_like_a_spec(
     (tmp_path / "ollama" / "m.gguf").write_bytes(b"GGUF")
     config = kernel.config({"benchmark": "echo", "model": "ollama/m.gguf"}, source="test")
     assert (config.backend, config.model) == ("llama_cpp", "ollama/m.gguf")
+
+
+def test_files_named_in_the_campaign_are_found_beside_it(
+    kernel: Kernel, tmp_path: Path, tiny_gguf: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shutil.copy(tiny_gguf, tmp_path / "m.gguf")
+    (tmp_path / "s.jsonl").write_text("")
+    monkeypatch.chdir(tmp_path.parent)
+    campaign = load(
+        kernel,
+        tmp_path,
+        'name = "c"\n[[tasks]]\nbenchmark = "echo"\nmodel = "m.gguf"\n'
+        '[[tasks]]\nbenchmark = "echo"\noptions = { samples = "s.jsonl" }\n'
+        '[[tasks]]\nbenchmark = "echo"\nmodel = "ollama/m.gguf"\n',
+    )
+    gguf, replay, spec_model = campaign.tasks
+    assert gguf.settings["model"] == str(tmp_path / "m.gguf") and gguf.display == "m.gguf"
+    assert replay.settings["samples"] == str(tmp_path / "s.jsonl") and replay.label == "samples=s.jsonl"
+    assert spec_model.settings["model"] == "ollama/m.gguf"
