@@ -129,7 +129,10 @@ def list_campaigns(results_dir: str | None, as_json: bool) -> None:
 
     from bench_runner_core.plugins.campaigns.manifest import all_campaigns, read_manifest
 
-    for folder in all_campaigns(results_dir or "benchmark_results"):
+    folders = all_campaigns(results_dir or "benchmark_results")
+    if not folders:
+        click.echo(f"no campaigns in {results_dir or 'benchmark_results'}", err=True)
+    for folder in folders:
         m = read_manifest(folder)
         counts: dict[str, int] = {}
         for _, run in m.runs():

@@ -100,6 +100,7 @@ def new_manifest(file: str, source: Mapping[str, Any], campaign: Campaign) -> Ma
 
 def _task_entry(task: Task, seed: int) -> TaskEntry:
     # run ids are fixed up front: a run killed before its first checkpoint restarts under the same id
+    base = int(task.settings.get("seed", seed))  # a task's own seed wins over the campaign's
     return TaskEntry(
         index=task.index,
         key=task.key,
@@ -110,7 +111,7 @@ def _task_entry(task: Task, seed: int) -> TaskEntry:
         label=task.label,
         settings=dict(task.settings),
         timeout=task.timeout,
-        runs=tuple(RunEntry(rollout=r, seed=seed + r, run_id=new_run_id()) for r in range(task.rollouts)),
+        runs=tuple(RunEntry(rollout=r, seed=base + r, run_id=new_run_id()) for r in range(task.rollouts)),
     )
 
 

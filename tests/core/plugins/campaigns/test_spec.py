@@ -212,3 +212,18 @@ def test_files_named_in_the_campaign_are_found_beside_it(
     assert gguf.settings["model"] == str(tmp_path / "m.gguf") and gguf.display == "m.gguf"
     assert replay.settings["samples"] == str(tmp_path / "s.jsonl") and replay.label == "samples=s.jsonl"
     assert spec_model.settings["model"] == "ollama/m.gguf"
+
+
+def test_rollouts_get_seed_plus_r_and_fixed_run_ids(kernel: Kernel, tmp_path: Path) -> None:
+    from bench_runner_core.plugins.campaigns.manifest import new_manifest
+
+    campaign = load(
+        kernel,
+        tmp_path,
+        'name = "c"\nseed = 7\n[[tasks]]\nbenchmark = "echo"\nbackend = "scripted"\nrollouts = 3\n'
+        '[[tasks]]\nbenchmark = "echo"\nbackend = "scripted"\nseed = 100\nrollouts = 2\n',
+    )
+    manifest = new_manifest("c.toml", {}, campaign)
+    assert [[r.seed for r in t.runs] for t in manifest.tasks] == [[7, 8, 9], [100, 101]]
+    run_ids = [r.run_id for _, r in manifest.runs()]
+    assert len(set(run_ids)) == 5 and all(r.status == "pending" for _, r in manifest.runs())
