@@ -227,3 +227,15 @@ def test_rollouts_get_seed_plus_r_and_fixed_run_ids(kernel: Kernel, tmp_path: Pa
     assert [[r.seed for r in t.runs] for t in manifest.tasks] == [[7, 8, 9], [100, 101]]
     run_ids = [r.run_id for _, r in manifest.runs()]
     assert len(set(run_ids)) == 5 and all(r.status == "pending" for _, r in manifest.runs())
+
+
+def test_a_json_campaign_file_works_like_toml(kernel: Kernel, tmp_path: Path) -> None:
+    import json
+
+    body = {"name": "j", "parallel": 2, "tasks": [{"benchmark": "echo", "backend": "scripted", "rollouts": 2}]}
+    (tmp_path / "c.json").write_text(json.dumps(body))
+    source, campaign = spec.load(str(tmp_path / "c.json"), kernel, spec.Overrides())
+    assert source == body and campaign.parallel == 2 and campaign.tasks[0].rollouts == 2
+    (tmp_path / "bad.json").write_text("{")
+    with pytest.raises(BadInput, match=r"campaign file '.*bad\.json' is not valid JSON"):
+        spec.load(str(tmp_path / "bad.json"), kernel, spec.Overrides())
