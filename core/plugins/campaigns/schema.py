@@ -71,8 +71,10 @@ def describe(error: Any, data: Mapping[str, Any]) -> str:
         return f"{place}missing field {missing[0]!r}"
     if kind == "anyOf" and not path:
         return "the file has no tasks (add [[tasks]] or [[generators]])"
-    if kind == "not":
+    if kind == "not" and expected == {"required": ["model", "models"]}:
         return f"{place}give model or models, not both"
+    if kind == "not":
+        return f"{place}{name} is not allowed here (set it per task)"
     if kind == "oneOf":
         return f'{place}{name} must be a list of models, "all" or "@category" (got {got!r})'
     if kind == "type":
@@ -88,8 +90,6 @@ def describe(error: Any, data: Mapping[str, Any]) -> str:
         return f"{place}{name} {got!r} is not allowed (allowed: {_PATTERNS.get(expected, expected)})"
     if kind in ("minItems", "minLength"):
         return f"{place}{name} must not be empty"
-    if kind is False or error.schema is False:
-        return f"{place}{name} is not allowed here"
     return f"{place}{name}: {error.message}"
 
 
@@ -126,7 +126,7 @@ def _allowed(node: Any) -> list[str]:
     for part in node.get("allOf", []):
         ref = part.get("$ref", "")
         names += _allowed(schema()["$defs"].get(ref.rsplit("/", 1)[-1])) if ref else _allowed(part)
-    return [n for n in names if not (isinstance(node.get("properties", {}).get(n), bool))]
+    return [n for n in names if node.get("properties", {}).get(n, {}).get("not") != {}]
 
 
 __all__ = ["SCHEMA_PATH", "read_table", "schema", "validate"]

@@ -43,6 +43,11 @@ def load(kernel: Kernel, tmp_path: Path, text: str, **overrides: object) -> spec
         ('[[tasks]]\nbenchmark = "echo"\ntemperature = "hot"\n', r"field 'temperature' must be number \(got 'hot'\)"),
         ('parallel = 0\n[[tasks]]\nbenchmark = "echo"\n', r"c\.toml: field 'parallel' must be >= 1"),
         ("parallel = 2\n", r"the file has no tasks"),
+        (
+            '[defaults]\nbenchmark = "echo"\n[[tasks]]\nbenchmark = "echo"\n',
+            r"'defaults\.benchmark' is not allowed here",
+        ),
+        ('[[tasks]]\nbenchmark = "echo"\nmodel = "a"\nmodels = ["b"]\n', r"task 1 \(echo\): give model or models, not"),
         ('[[tasks]]\nbenchmark = "nope"\n', r"c\.toml: task 1 \(nope\): unknown benchmark 'nope'"),
         (
             '[[tasks]]\nbenchmark = "echo"\noptions = { colour = 1 }\n',
