@@ -10,7 +10,7 @@ from typing import Any
 import attrs
 import structlog
 
-from bench_runner_core.api import BadInput
+from bench_runner_core.api import BadInput, PlacesWork
 from bench_runner_core.kernel import Kernel
 from bench_runner_core.plugins.campaigns.backends import BackendCache, available_memory, memory_needed, share_key
 from bench_runner_core.plugins.campaigns.manifest import ManifestFile, RunEntry, TaskEntry
@@ -164,7 +164,8 @@ class Scheduler:
     def _execute(self, run: Run, key: Hashable | None) -> RunSummary:
         """``Run.execute`` with the backend swapped for the shared load of its model."""
         run.plan()
-        if key is not None and run.backend is not None:
+        # an engine that places the backend elsewhere (ray) owns its lifetime: no sharing there
+        if key is not None and run.backend is not None and not isinstance(run.engine, PlacesWork):
             run.backend = self.cache.acquire(key, run.backend)  # type: ignore[assignment]
         failure = None
         try:
