@@ -140,3 +140,16 @@ def bench_runner_sample_finished(run: RunInfo, sample: SampleResult) -> None:
 @hookspec
 def bench_runner_run_finished(run: RunInfo, summary: RunSummary) -> None:
     """A run ended (``summary.complete`` is false if it was interrupted)."""
+
+
+# --- campaigns: called by the campaigns plugin --------------------------------
+
+
+@hookspec
+def bench_runner_campaign_compared(folder: str) -> None:
+    """A campaign's comparison was written to ``folder`` (beside its ``manifest.json``).
+
+    Called at the end of ``campaign run``/``resume``/``retry-failed`` and by
+    ``campaign summarize``. A reporting plugin writes what it adds there (the
+    results plugin writes ``report.html``). Returns nothing.
+    """

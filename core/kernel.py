@@ -12,7 +12,7 @@ from bench_runner_core.api import Option
 from bench_runner_core.config import build_config
 from bench_runner_core.records import RunConfig
 from bench_runner_core.registry import Registry
-from bench_runner_core.run import Run, resolve_backend
+from bench_runner_core.run import Run, resolve_backend, split_model_spec
 from bench_runner_core.store import RunStore, new_run_id
 
 
@@ -42,7 +42,8 @@ class Kernel:
         """
         config = build_config(settings, self.plugin_options, source=source)
         benchmark = self.registry.get("benchmark", config.benchmark).name  # an alias becomes the name
-        config = attrs.evolve(config, benchmark=benchmark)
+        backend, model = split_model_spec(self.registry, config.backend, config.model)
+        config = attrs.evolve(config, benchmark=benchmark, backend=backend, model=model)
         return attrs.evolve(config, backend=resolve_backend(self.registry, config))
 
     def new_run(self, config: RunConfig, run_id: str | None = None) -> Run:

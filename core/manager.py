@@ -28,6 +28,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "bench_runner_core.plugins.plugins_command",
     "bench_runner_core.plugins.models",
     "bench_runner_core.plugins.data",
+    "bench_runner_core.plugins.campaigns",
 )
 
 #: comma-separated plugin names never to load (like ``--disable-plugin``)

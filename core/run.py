@@ -6,6 +6,7 @@ import functools
 import threading
 import time
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import attrs
@@ -20,6 +21,19 @@ from bench_runner_core.selection import select_problems
 from bench_runner_core.store import RunStore, new_run_id, now_iso
 
 log = structlog.get_logger()
+
+
+def split_model_spec(registry: Registry, backend: str, model: str | None) -> tuple[str, str | None]:
+    """``BACKEND/MODEL`` as LiteLLM users write it (``ollama/llama3``) -> ``(backend, model)``.
+
+    A model that is an existing path, or whose prefix is no backend's name, is left alone.
+    """
+    if not model or "/" not in model or Path(model).expanduser().exists():
+        return backend, model
+    prefix, rest = model.split("/", 1)
+    if rest and prefix in registry.items["backend"] and backend in ("", prefix):
+        return prefix, rest
+    return backend, model
 
 
 def resolve_backend(registry: Registry, config: RunConfig) -> str:
@@ -233,4 +247,4 @@ def _order(problems: Sequence[Problem]):  # type: ignore[no-untyped-def]
     return lambda s: (index.get(s.problem_id, len(index)), s.sample_index)
 
 
-__all__ = ["Run", "new_run_id", "resolve_backend"]
+__all__ = ["Run", "new_run_id", "resolve_backend", "split_model_spec"]

@@ -6,7 +6,12 @@ from pathlib import Path
 
 import pytest
 
-pytest_plugins = ["tests.fixtures.models", "tests.fixtures.kernel", "tests.fixtures.hub_server"]
+pytest_plugins = [
+    "tests.fixtures.models",
+    "tests.fixtures.kernel",
+    "tests.fixtures.hub_server",
+    "tests.fixtures.ollama",
+]
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATA = ROOT.parent / "shared" / "data"

@@ -48,3 +48,21 @@ def test_the_command_and_hookspec_example_runs(cli_in_process, tmp_path: Path, m
         sys.modules.pop(module, None)
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines() == ["hello ada", "benchmarks: echo"]
+
+
+def test_every_campaign_example_validates_against_the_shipped_schema() -> None:
+    import tomllib
+
+    from bench_runner_core.plugins.campaigns.schema import validate
+
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = text.split("## Campaigns", 1)[1].split("\n## ", 1)[0]
+    blocks = [tomllib.loads(b) for b in re.findall(r"```toml\n(.*?)\n```", section, flags=re.S)]
+    campaigns = [b for b in blocks if "name" in b]
+    models_files = [b for b in blocks if "name" not in b]
+    assert len(campaigns) == 1 and len(models_files) == 1
+    for block in campaigns:
+        validate(block, "README")
+        assert block["tasks"] and block["generators"]
+    for block in models_files:
+        validate(block, "README", part="models_file")

@@ -8,9 +8,13 @@ a database or imports numpy until a command runs.
 
 from __future__ import annotations
 
+import structlog
+
 from bench_runner_core.api import Sink
 from bench_runner_core.hookspecs import hookimpl
 from bench_runner_core.records import RunConfig
+
+log = structlog.get_logger()
 
 
 def database_sink(config: RunConfig) -> Sink:
@@ -30,3 +34,14 @@ def bench_runner_register_commands(register) -> None:  # type: ignore[no-untyped
 
     for command in COMMANDS:
         register(command)
+
+
+@hookimpl
+def bench_runner_campaign_compared(folder: str) -> None:
+    """A campaign's HTML report beside its manifest, from the same runs as its comparison."""
+    from .report import write_campaign_report
+
+    try:
+        write_campaign_report(folder)
+    except Exception as exc:  # a report is a convenience: it never fails the campaign
+        log.warning("campaign_report_failed", folder=folder, error=repr(exc))

@@ -6,12 +6,9 @@ documented endpoints (``/api/tags``, ``/api/show``, ``/v1/chat/completions``).
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import socket
-import threading
-from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -20,49 +17,6 @@ from bench_runner_core.api import BadInput
 from bench_runner_core.plugins import ollama as plugin
 from bench_runner_core.plugins.models import list_models
 from bench_runner_core.records import GenerationParams, GenerationRequest, Prompt, RunConfig
-from tests.fixtures.json_server import JSONHandler
-
-TAGS = {
-    "models": [
-        {
-            "name": "qwen2.5-coder:1.5b",
-            "model": "qwen2.5-coder:1.5b",
-            "size": 986061892,
-            "digest": "6d3abb8d2d53",
-            "details": {"format": "gguf", "family": "qwen2", "parameter_size": "1.5B", "quantization_level": "Q4_K_M"},
-        }
-    ]
-}
-SHOW = {
-    "template": "{{ .Prompt }}",
-    "details": {"family": "qwen2", "parameter_size": "1.5B", "quantization_level": "Q4_K_M"},
-    "model_info": {"general.architecture": "qwen2", "qwen2.context_length": 32768},
-}
-CHAT = {
-    "choices": [{"message": {"role": "assistant", "content": "def f():\n    return 1"}, "finish_reason": "stop"}],
-    "usage": {"prompt_tokens": 9, "completion_tokens": 7},
-}
-
-
-class _Handler(JSONHandler):
-    def do_GET(self) -> None:
-        self.server.seen.append(self.path)  # type: ignore[attr-defined]
-        self._send(TAGS)
-
-    def do_POST(self) -> None:
-        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        self.server.seen.append((self.path, body))  # type: ignore[attr-defined]
-        self._send(SHOW if self.path == "/api/show" else CHAT)
-
-
-@pytest.fixture
-def ollama():
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    server.seen = []  # type: ignore[attr-defined]
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield server, f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
 
 
 def _closed_port_url() -> str:
