@@ -158,6 +158,7 @@ def test_cli_grades_lcb_runner_self_repair_output_like_other_samples(shared_data
     assert {q: r["success"] for q, r in results.items()} == {r["question_id"]: r["graded_list"][0] for r in chosen}
 
 
+@pytest.mark.slow
 def test_cli_runs_a_tiny_chat_model_iteratively(shared_data: Path, tmp_path: Path, tiny_chat_gguf: Path) -> None:
     done = _run(
         tmp_path,
