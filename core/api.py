@@ -208,6 +208,35 @@ class Engine(Protocol):
         ...
 
 
+@runtime_checkable
+class PlacesWork(Protocol):
+    """Optional ``Engine`` methods: the engine decides where generation and grading run (a cluster).
+
+    Without them the kernel starts the backend in its own process and grades in
+    a local :class:`SandboxPool`. An engine that implements them returns stand-ins
+    with the same contracts, so the rest of the run (checkpoint, sinks, resume)
+    stays on the calling machine and does not change.
+    """
+
+    def place_backend(self, backend: Backend, make: Callable[[], Backend]) -> Backend:
+        """The backend the run generates with. ``make()`` builds a fresh, unstarted copy wherever it is called."""
+        ...
+
+    def place_sandbox(self) -> PlacedSandbox:
+        """The sandbox the run grades with."""
+        ...
+
+
+@runtime_checkable
+class PlacedSandbox(Sandbox, Protocol):
+    """A sandbox a run owns: what protections were in force, and ``close()`` at the end."""
+
+    @property
+    def protections(self) -> Mapping[str, Any]: ...
+
+    def close(self) -> None: ...
+
+
 @attrs.frozen(kw_only=True)
 class RunJob:
     """What an engine is handed: the pending work and the parts to do it with."""

@@ -15,6 +15,7 @@ from bench_runner_core.registry import Registry
 #: the built-in plugins, loaded by module name; blockable like any other plugin
 DEFAULT_PLUGINS: tuple[str, ...] = (
     "bench_runner_core.plugins.local_engine",
+    "bench_runner_core.plugins.ray_engine",
     "bench_runner_core.plugins.sinks",
     "bench_runner_core.plugins.progress",
     "bench_runner_core.plugins.replay",

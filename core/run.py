@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 from collections.abc import Mapping, Sequence
@@ -10,7 +11,7 @@ from typing import Any
 import attrs
 import structlog
 
-from bench_runner_core.api import Backend, BadInput, Benchmark, PlansSamples, RunJob, Sink
+from bench_runner_core.api import Backend, BadInput, Benchmark, Engine, PlacesWork, PlansSamples, RunJob, Sink
 from bench_runner_core.manager import plugin_versions
 from bench_runner_core.records import Attempt, Problem, RunConfig, RunInfo, RunSummary, SampleResult
 from bench_runner_core.registry import Registry
@@ -57,6 +58,7 @@ class Run:
     store: RunStore | None = None
     benchmark: Benchmark | None = None
     backend: Backend | None = None
+    engine: Engine | None = None
     problems: list[Problem] = attrs.field(factory=list)
     pending: list[tuple[Problem, int]] = attrs.field(factory=list)
     info: RunInfo | None = None
@@ -90,9 +92,16 @@ class Run:
         self.store = RunStore(config.results_dir)
         self.store.ensure_writable()
         self.benchmark = self.registry.get("benchmark", config.benchmark).factory(config)
-        self.backend = self.registry.get("backend", config.backend).factory(config, self.benchmark)
+        benchmark_factory = self.registry.get("benchmark", config.benchmark).factory
+        backend_factory = self.registry.get("backend", config.backend).factory
+        self.backend = backend_factory(config, self.benchmark)
+        self.engine = self.registry.get("engine", config.engine).factory(config)
         problems = select_problems(self.benchmark.load_problems(), config.problems, config.limit)
         plan = self.backend.planned_samples(problems) if isinstance(self.backend, PlansSamples) else None
+        if isinstance(self.engine, PlacesWork):
+            self.backend = self.engine.place_backend(
+                self.backend, functools.partial(_make_backend, backend_factory, benchmark_factory, config)
+            )
         self._per_problem = plan if plan is not None else {p.id: config.n_samples for p in problems}
         self.problems = [p for p in problems if self._per_problem.get(p.id)]
         if not self.problems:
@@ -122,9 +131,12 @@ class Run:
         metadata["backend"] = dict(self.backend.start()) if self.pending else {}
         style = self.config.prompt_style or self.backend.default_prompt_style()
         metadata["prompt_style"] = style
-        from bench_runner_core.sandbox.pool import SandboxPool  # the pool starts worker processes
+        if isinstance(self.engine, PlacesWork):
+            self.sandbox = self.engine.place_sandbox()
+        else:
+            from bench_runner_core.sandbox.pool import SandboxPool  # the pool starts worker processes
 
-        self.sandbox = SandboxPool(workers=self.config.workers)
+            self.sandbox = SandboxPool(workers=self.config.workers)
         metadata["sandbox"] = dict(self.sandbox.protections)
         self.info = RunInfo(
             run_id=self.run_id,
@@ -143,6 +155,7 @@ class Run:
     def drive(self) -> BadInput | None:
         """Hand the pending samples to the engine; a backend giving up mid-run is returned, not raised."""
         assert self.info is not None and self.benchmark is not None and self.backend is not None
+        assert self.engine is not None
         info = self.info
 
         def finished(sample: SampleResult) -> None:
@@ -152,9 +165,8 @@ class Run:
         def attempted(sample: SampleResult) -> None:
             self._emit("attempt_finished", run=info, sample=sample)
 
-        engine = self.registry.get("engine", self.config.engine).factory(self.config)
         try:
-            engine.execute(
+            self.engine.execute(
                 RunJob(
                     run=info,
                     pending=self.pending,
@@ -226,6 +238,11 @@ class Run:
             method = getattr(sink, event, None)
             if method is not None:
                 method(**kwargs)
+
+
+def _make_backend(backend_factory: Any, benchmark_factory: Any, config: RunConfig) -> Backend:
+    # module-level, so an engine can ship it to another process or machine
+    return backend_factory(config, benchmark_factory(config))
 
 
 def _order(problems: Sequence[Problem]):  # type: ignore[no-untyped-def]
