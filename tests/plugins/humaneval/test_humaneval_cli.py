@@ -123,7 +123,7 @@ def test_a_tiny_model_runs_iteratively(
     result = bench(
         "--benchmark", "humaneval", "--model", str(gguf), "--limit", "2", "--max-tokens", "12",
         "--mode", "iterative", "--max-iterations", "2", "--json",
-        env=humaneval_env(tmp_path),
+        env=humaneval_env(tmp_path), timeout=300,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     summary = json.loads(result.stdout)
