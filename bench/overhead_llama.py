@@ -18,11 +18,11 @@ import sys
 import time
 
 from bench_runner_core.logs import configure_logging
-from bench_runner_core.plugins import _cpu_probe
-from bench_runner_core.plugins._common import physical_cores
-from bench_runner_core.plugins.default_model import default_model_path
-from bench_runner_core.plugins.gguf_meta import read_gguf
-from bench_runner_core.plugins.llama_cpp import LlamaCppBackend
+from bench_runner_core.plugins.llama import _cpu_probe
+from bench_runner_core.plugins.llama._default_model import default_model_path
+from bench_runner_core.plugins.llama._gguf import read_gguf
+from bench_runner_core.plugins.llama._model import physical_cores
+from bench_runner_core.plugins.llama.llama_cpp import LlamaCppBackend
 from bench_runner_core.records import GenerationParams, GenerationRequest, Prompt, RunConfig
 
 

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
-from pathlib import Path
 from typing import Any, TypeVar
 
 import cattrs
 from cattrs.v import format_exception
 
 from bench_runner_core.api import BadInput
+from bench_runner_core.files import atomic_writer
 
 T = TypeVar("T")
 
@@ -48,29 +47,7 @@ def dumps(record: Any, *, indent: int | None = None) -> str:
 
 
 def write_json_atomic(path: str | os.PathLike[str], data: Any) -> None:
-    """Write JSON so a reader (or a crash) never sees half a file: temp file, fsync, rename."""
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(data, f, indent=2, ensure_ascii=False)
-            f.write("\n")
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    _fsync_dir(target.parent)
-
-
-def _fsync_dir(folder: Path) -> None:
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    """Write JSON so a reader (or a crash) never sees half a file (see ``files.atomic_writer``)."""
+    with atomic_writer(path) as f:
+        json.dump(data, f, indent=2, ensure_ascii=False)
+        f.write("\n")

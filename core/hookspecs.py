@@ -19,6 +19,7 @@ if TYPE_CHECKING:
         BackendRegistrar,
         BenchmarkRegistrar,
         CommandRegistrar,
+        DatasetRegistrar,
         EngineRegistrar,
         OptionRegistrar,
         SinkRegistrar,
@@ -107,6 +108,19 @@ def bench_runner_register_commands(register: CommandRegistrar) -> None:
     named by ``command.name``. Inside it, ``click.pass_obj`` gives the
     ``Kernel`` (plugin manager, registry, config building, runs). Import heavy
     modules inside the command's function, not at registration.
+    """
+
+
+@hookspec
+def bench_runner_register_datasets(register: DatasetRegistrar) -> None:
+    """Register benchmark data that bench_runner can fetch on demand.
+
+    Call ``register(name, factory, *, description="")`` once per dataset;
+    ``factory() -> Dataset`` (``bench_runner.Dataset``: ``fetch(version,
+    download=True) -> DataSnapshot`` and ``cached()``) is called only when a
+    ``bench_runner data`` command needs it. A benchmark that fetches its own
+    data names its dataset after itself and calls the same object when a run
+    gives no data file. Returns nothing; a name registered twice is an error.
     """
 
 

@@ -17,15 +17,17 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "bench_runner_core.plugins.local_engine",
     "bench_runner_core.plugins.ray_engine",
     "bench_runner_core.plugins.sinks",
+    "bench_runner_core.plugins.results",
     "bench_runner_core.plugins.progress",
     "bench_runner_core.plugins.replay",
-    "bench_runner_core.plugins.llama_cpp",
-    "bench_runner_core.plugins.llama_server",
+    "bench_runner_core.plugins.llama.llama_cpp",
+    "bench_runner_core.plugins.llama.llama_server",
     "bench_runner_core.plugins.openai",
     "bench_runner_core.plugins.ollama",
     "bench_runner_core.plugins.run_commands",
     "bench_runner_core.plugins.plugins_command",
     "bench_runner_core.plugins.models",
+    "bench_runner_core.plugins.data",
 )
 
 #: comma-separated plugin names never to load (like ``--disable-plugin``)

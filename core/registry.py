@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 
 @attrs.frozen(kw_only=True)
 class Registration:
-    """One thing a plugin registered: a benchmark, backend, sink, engine or command."""
+    """One thing a plugin registered: a benchmark, backend, sink, engine, command or dataset."""
 
     kind: str
     name: str
@@ -119,6 +119,15 @@ class CommandRegistrar(_Registrar):
         self._add(command.name, lambda: command, description=(command.help or "").strip().split("\n")[0])
 
 
+class DatasetRegistrar(_Registrar):
+    """``register(name, factory, *, description="")``; ``factory() -> Dataset`` (data fetched on demand)."""
+
+    kind = "dataset"
+
+    def __call__(self, name: str, factory: Callable[[], Any], *, description: str = "") -> None:
+        self._add(name, factory, description=description)
+
+
 class OptionRegistrar(_Registrar):
     """``register(option)``: an ``Option`` added to the run form of ``bench_runner``."""
 
@@ -137,6 +146,7 @@ REGISTRARS: dict[str, type[_Registrar]] = {
     "bench_runner_register_sinks": SinkRegistrar,
     "bench_runner_register_engines": EngineRegistrar,
     "bench_runner_register_commands": CommandRegistrar,
+    "bench_runner_register_datasets": DatasetRegistrar,
     "bench_runner_register_options": OptionRegistrar,
 }
 
@@ -144,7 +154,7 @@ REGISTRARS: dict[str, type[_Registrar]] = {
 class Registry:
     """What every plugin registered, by kind and name. Built once per process."""
 
-    KINDS = ("benchmark", "backend", "sink", "engine", "command")
+    KINDS = ("benchmark", "backend", "sink", "engine", "command", "dataset")
 
     def __init__(self, pm: pluggy.PluginManager) -> None:
         self.pm = pm
@@ -211,6 +221,7 @@ __all__ = [
     "BackendRegistrar",
     "BenchmarkRegistrar",
     "CommandRegistrar",
+    "DatasetRegistrar",
     "EngineRegistrar",
     "OptionRegistrar",
     "Registration",

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-pytest_plugins = ["tests.fixtures.models", "tests.fixtures.kernel"]
+pytest_plugins = ["tests.fixtures.models", "tests.fixtures.kernel", "tests.fixtures.hub_server"]
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATA = ROOT.parent / "shared" / "data"

@@ -10,9 +10,9 @@ import attrs
 import click
 
 from bench_runner_core.convert import dumps
+from bench_runner_core.files import cache_dir, hf_hub_cache
 from bench_runner_core.hookspecs import hookimpl
-from bench_runner_core.plugins._files import cache_dir
-from bench_runner_core.plugins.gguf_meta import NotGGUF, read_gguf
+from bench_runner_core.plugins.llama._gguf import NotGGUF, read_gguf
 from bench_runner_core.registry import CommandRegistrar
 
 
@@ -35,8 +35,13 @@ def usual_folders() -> list[Path]:
     """Where GGUF files usually live: our cache, Hugging Face's, LM Studio's, llama.cpp's."""
     home = Path(os.path.expanduser("~"))
     xdg = Path(os.environ.get("XDG_CACHE_HOME") or home / ".cache")
-    hf = Path(os.environ.get("HF_HUB_CACHE") or Path(os.environ.get("HF_HOME") or xdg / "huggingface") / "hub")
-    return [cache_dir() / "models", hf, xdg / "lm-studio" / "models", home / ".lmstudio" / "models", xdg / "llama.cpp"]
+    return [
+        cache_dir() / "models",
+        hf_hub_cache(),
+        xdg / "lm-studio" / "models",
+        home / ".lmstudio" / "models",
+        xdg / "llama.cpp",
+    ]
 
 
 def _gguf_files(folders: Iterable[Path]) -> Iterator[Path]:

@@ -12,7 +12,7 @@ from typing import Any
 
 from bench_runner_core.api import BadInput, Option
 from bench_runner_core.hookspecs import hookimpl
-from bench_runner_core.plugins import _common, _compat
+from bench_runner_core.plugins import _common, _openai_compat
 from bench_runner_core.plugins._http import Client, Transient
 from bench_runner_core.records import PromptStyle, RunConfig
 from bench_runner_core.registry import BackendRegistrar, OptionRegistrar
@@ -39,7 +39,7 @@ def _names(model: str) -> set[str]:
     return {model, model + ":latest"} if ":" not in model else {model}
 
 
-class OllamaBackend(_compat.CompatBackend):
+class OllamaBackend(_openai_compat.CompatBackend):
     def __init__(self, config: RunConfig) -> None:
         super().__init__(config)
         self.concurrency = max(1, int(_common.option(config, "concurrency", 4)))
@@ -52,7 +52,7 @@ class OllamaBackend(_compat.CompatBackend):
     def start(self) -> Mapping[str, Any]:
         if not self._model:
             raise BadInput("the ollama backend needs a model name", "pass --model NAME (see `bench_runner models`)")
-        native = _compat.make_client(self._config, self._url)
+        native = _openai_compat.make_client(self._config, self._url)
         try:
             tags = native.get_json("/api/tags") or {}
         except Transient as exc:
@@ -71,7 +71,7 @@ class OllamaBackend(_compat.CompatBackend):
         info = show.get("model_info") or {}
         arch = info.get("general.architecture") or details.get("family")
         self._has_template = bool(show.get("template", "x"))
-        self._client = _compat.make_client(self._config, self._url + "/v1")
+        self._client = _openai_compat.make_client(self._config, self._url + "/v1")
         return {
             "backend": "ollama",
             "server_url": self._url,
@@ -108,5 +108,5 @@ def bench_runner_register_backends(register: BackendRegistrar) -> None:
 
 @hookimpl
 def bench_runner_register_options(register: OptionRegistrar) -> None:
-    for opt in (OLLAMA_URL, _compat.CONCURRENCY, *_compat.HTTP_OPTIONS, _common.KEEP_THINKING):
+    for opt in (OLLAMA_URL, _openai_compat.CONCURRENCY, *_openai_compat.HTTP_OPTIONS, _common.KEEP_THINKING):
         register(opt)

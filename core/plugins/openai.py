@@ -14,7 +14,7 @@ import structlog
 
 from bench_runner_core.api import BadInput, Option
 from bench_runner_core.hookspecs import hookimpl
-from bench_runner_core.plugins import _common, _compat
+from bench_runner_core.plugins import _common, _openai_compat
 from bench_runner_core.plugins._http import Transient
 from bench_runner_core.records import PromptStyle, RunConfig
 from bench_runner_core.registry import BackendRegistrar, OptionRegistrar
@@ -45,7 +45,7 @@ OPTIONS = (
 )
 
 
-class OpenAIBackend(_compat.CompatBackend):
+class OpenAIBackend(_openai_compat.CompatBackend):
     def __init__(self, config: RunConfig) -> None:
         super().__init__(config)
         self.concurrency = max(1, int(_common.option(config, "concurrency", 4)))
@@ -63,7 +63,7 @@ class OpenAIBackend(_compat.CompatBackend):
         key = os.environ.get(source) or None
         if named and key is None:
             raise BadInput(f"--api-key-env {named}: ${named} is not set", f"export {named}=... first")
-        client = _compat.make_client(self._config, base_url, api_key=key, key_source=source)
+        client = _openai_compat.make_client(self._config, base_url, api_key=key, key_source=source)
         served: list[str] = []
         try:
             listing = client.get_json("/models")
@@ -103,5 +103,5 @@ def bench_runner_register_backends(register: BackendRegistrar) -> None:
 
 @hookimpl
 def bench_runner_register_options(register: OptionRegistrar) -> None:
-    for opt in (*OPTIONS, _compat.CONCURRENCY, *_compat.HTTP_OPTIONS, _common.KEEP_THINKING):
+    for opt in (*OPTIONS, _openai_compat.CONCURRENCY, *_openai_compat.HTTP_OPTIONS, _common.KEEP_THINKING):
         register(opt)

@@ -1,19 +1,32 @@
-"""A memory cgroup per worker: one ceiling for everything its programs allocate, together.
+"""A memory and a CPU cgroup per worker: ceilings for everything its programs do, together.
 
 RLIMIT_AS bounds one process; a program that forks could still use
-``max_processes`` times that. When the kernel lets us (root, or a delegated
-cgroup v2 subtree), each worker gets a child memory cgroup that its zygote,
-and so every program, belongs to. Programs volunteer as the OOM killer's
-first victims, so the zygote survives a program that fills the cgroup.
+``max_processes`` times that. CPU affinity is a hint a program can undo
+(``sched_setaffinity`` on every CPU after ``setsid``). When the kernel lets us
+(root, or a delegated cgroup v2 subtree), each worker gets child cgroups that
+its zygote, and so every program, belongs to: ``memory`` caps what they
+allocate, ``cpu`` caps them at one CPU's worth of time, however many processes
+they start, so a spinner never slows another worker's program. A worker runs
+one program at a time, so the groups bound each execution. Programs volunteer
+as the OOM killer's first victims, so the zygote survives a program that fills
+the group.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import signal
+import time
 
-_V1 = "/sys/fs/cgroup/memory"
-_V2 = "/sys/fs/cgroup"
+_ROOT = "/sys/fs/cgroup"
+#: controller -> (cgroup v1 file, cgroup v2 file) of its limit
+_LIMIT_FILES = {"memory": ("memory.limit_in_bytes", "memory.max"), "cpu": ("cpu.cfs_quota_us", "cpu.max")}
+CPU_PERIOD_US = 100_000
+# A group competes with the host's tasks as one task would: weighted as several, its processes (a
+# fork bomb being torn down, a program and its helper threads) still get their turn on a busy
+# machine, up to the one-CPU cap.
+WEIGHT_OF_TASKS = 8
 
 
 def _own_path(controller: str | None) -> str | None:
@@ -25,14 +38,26 @@ def _own_path(controller: str | None) -> str | None:
     return None
 
 
-def create(limit_bytes: int) -> str | None:
-    """Make this worker's memory cgroup and return its directory, or None where that is not allowed."""
-    name = f"bench-sbx-{os.getpid()}"
+def _v1_mount(controller: str) -> str | None:
+    for name in os.listdir(_ROOT) if os.path.isdir(_ROOT) else ():
+        if controller in name.split(",") and os.path.isdir(f"{_ROOT}/{name}"):
+            return f"{_ROOT}/{name}"
+    return None
+
+
+def create(controller: str, limit: int) -> str | None:
+    """Make this worker's cgroup of ``controller`` with its limit; its directory, or None where not allowed.
+
+    ``limit`` is bytes for memory, and CPUs (as a quota of ``CPU_PERIOD_US``) for cpu.
+    """
+    name = f"bench-sbx-{os.getpid()}-{controller}"
+    v1_file, v2_file = _LIMIT_FILES[controller]
     attempts = []
-    if os.path.isdir(_V1):
-        attempts.append((_V1, _own_path("memory"), "memory.limit_in_bytes"))
-    if os.path.exists(f"{_V2}/cgroup.controllers"):
-        attempts.append((_V2, _own_path(None), "memory.max"))
+    mount = _v1_mount(controller)
+    if mount is not None:
+        attempts.append((mount, _own_path(controller), v1_file))
+    if os.path.exists(f"{_ROOT}/cgroup.controllers"):
+        attempts.append((_ROOT, _own_path(None), v2_file))
     for root, path, limit_file in attempts:
         if path is None:
             continue
@@ -42,8 +67,17 @@ def create(limit_bytes: int) -> str | None:
         except OSError:
             continue
         try:
-            with open(f"{group}/{limit_file}", "w") as handle:
-                handle.write(str(limit_bytes))
+            if controller == "cpu":
+                quota = limit * CPU_PERIOD_US
+                if limit_file == "cpu.max":
+                    _write(group, limit_file, f"{quota} {CPU_PERIOD_US}")
+                    _write(group, "cpu.weight", str(100 * WEIGHT_OF_TASKS))
+                else:
+                    _write(group, "cpu.cfs_period_us", str(CPU_PERIOD_US))
+                    _write(group, limit_file, str(quota))
+                    _write(group, "cpu.shares", str(1024 * WEIGHT_OF_TASKS))
+            else:
+                _write(group, limit_file, str(limit))
             return group
         except OSError:
             with contextlib.suppress(OSError):
@@ -51,10 +85,14 @@ def create(limit_bytes: int) -> str | None:
     return None
 
 
+def _write(group: str, name: str, value: str) -> None:
+    with open(f"{group}/{name}", "w") as handle:
+        handle.write(value)
+
+
 def join(group: str) -> None:
     """Move the calling process (the zygote) into the group; its children are born there."""
-    with open(f"{group}/cgroup.procs", "w") as handle:
-        handle.write("0")
+    _write(group, "cgroup.procs", "0")
 
 
 class OomKills:
@@ -86,7 +124,30 @@ class OomKills:
             self._fd = -1
 
 
-def remove(group: str | None) -> None:
-    if group is not None:
-        with contextlib.suppress(OSError):
+def remove(group: str | None, within_s: float = 5.0) -> bool:
+    """Kill what is still in the group and remove it; False if it could not be removed in time.
+
+    A killed worker's zygote and programs take a moment to die: until then the
+    group is busy, and a plain rmdir would leave it behind.
+    """
+    if group is None:
+        return True
+    end = time.monotonic() + within_s
+    while True:
+        try:
             os.rmdir(group)
+            return True
+        except FileNotFoundError:
+            return True
+        except OSError:
+            if time.monotonic() > end:
+                return False
+        try:
+            with open(f"{group}/cgroup.procs") as handle:
+                pids = [int(line) for line in handle if line.strip()]
+        except OSError:
+            pids = []
+        for pid in pids:
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+        time.sleep(0.01)

@@ -7,19 +7,16 @@ import itertools
 import os
 import pickle
 import select
-import shutil
 import signal
 import socket
-import struct
 import time
 from typing import Any
 
-from bench_runner_core.sandbox import cgroup, plaindata, zygote
+from bench_runner_core.sandbox import cgroup, cleanup, framing, plaindata, zygote
 from bench_runner_core.sandbox.jobs import Limits
 
 _READ = 1 << 16
 _run_numbers = itertools.count()
-_LEN = struct.Struct("<I")
 
 
 class Spare:
@@ -54,6 +51,7 @@ class Spare:
             for fd in child_fds:
                 os.close(fd)
         self._received = False
+        self.ready = False
 
     def receive(self, sock: socket.socket) -> None:
         """Collect the zygote's answer: the program's pidfd (none if the fork failed)."""
@@ -62,11 +60,19 @@ class Spare:
             self.pidfd = pidfds[0] if pidfds else -1
             self._received = True
 
-    def start(self, mode: str, prelude: str, source: str) -> None:
-        body = plaindata.encode((mode, prelude, source))
-        with contextlib.suppress(OSError):  # it died waiting: its status tells why
-            self.control.sendall(_LEN.pack(len(body)) + body)
-        if mode == "check":  # a stdio job's cases follow on the same socket
+    def start(self, mode: str, prelude: str, source: str, deadline: float) -> None:
+        """Send the job once the process says it is confined (``ready``); a process that never does failed setup."""
+        try:
+            self.control.settimeout(max(deadline - time.monotonic(), 0.001))
+            self.ready = self.control.recv(1) == zygote.READY
+            self.control.settimeout(None)
+        except OSError:  # (a timeout too)
+            self.ready = False
+        if self.ready:
+            body = plaindata.encode((mode, prelude, source))
+            with contextlib.suppress(OSError):  # it died waiting: its status tells why
+                self.control.sendall(framing.frame(body))
+        if mode == "check" or not self.ready:  # a stdio job's cases follow on the same socket
             self.control.close()
 
 
@@ -93,17 +99,18 @@ class Launcher:
         if spare is not None:
             spare.receive(self._sock)
             if _rlimits(spare.limits) != _rlimits(limits) or spare.pidfd < 0:
-                Execution(spare, deadline=time.monotonic() + 5).close()
+                Execution(spare, deadline=time.monotonic()).close()
                 spare = None
         if spare is None:
             spare = self._spare(limits)
             spare.receive(self._sock)
         execution = Execution(spare, deadline=deadline)
+        execution.limits = limits
         execution.output_cap = limits.output_bytes
         if mode != "check":
             execution.drop_call_pipes()
         if spare.pidfd >= 0:
-            spare.start(mode, prelude, source)
+            spare.start(mode, prelude, source, deadline)
         return execution
 
     def prepare(self, limits: Limits) -> None:
@@ -134,7 +141,7 @@ class Launcher:
         self.finish_retired()
         if self._next is not None:
             self._next.receive(self._sock)
-            Execution(self._next, deadline=time.monotonic() + 5).close()
+            Execution(self._next, deadline=time.monotonic()).close()
             self._next = None
         self._oom.close()
 
@@ -157,12 +164,6 @@ def _keep(buf: bytearray, data: bytes, cap: int) -> bool:
     return len(data) > room
 
 
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view) :]
-
-
 class Execution:
     """Pipes to one program and the pidfd of its namespace's PID 1 (the program), which kills all of it.
 
@@ -171,6 +172,7 @@ class Execution:
 
     def __init__(self, spare: Spare, *, deadline: float) -> None:
         self.spare = spare
+        self.limits = spare.limits  # the job's own, once it has one (a spare's may differ in its timeouts)
         self.deadline = deadline
         self.output_cap = spare.limits.output_bytes
         self.stdout = bytearray()
@@ -287,7 +289,7 @@ class Execution:
         out_r, out_w = os.pipe()
         err_r, err_w = os.pipe()
         try:
-            _write_all(memfd, stdin)
+            framing.write_all(memfd, stdin)
             os.lseek(memfd, 0, os.SEEK_SET)  # the program's fd 0 shares this offset
             socket.send_fds(self.spare.control, [b"l" if last else b"c"], [memfd, out_w, err_w])
         except OSError:
@@ -310,7 +312,7 @@ class Execution:
                     self.kill()
                 elif case.overflow and not self.killed:
                     self.kill()
-                elif self.killed and left < -5:
+                elif self.killed and left < -self.limits.kill_grace_s:
                     break  # (no PID namespace) something it left holds the pipes
                 for fd, _event in poll.poll(max(int(left * 1000) + 1, 1) if not self.killed else 100):
                     if fd in streams:
@@ -343,17 +345,22 @@ class Execution:
 
     def clear_tmpdir(self) -> None:
         """Empty the temp dir between two cases (its program's processes are all gone)."""
-        os.chmod(self.tmpdir, 0o700)
-        with os.scandir(self.tmpdir) as entries:
-            for entry in entries:
-                if entry.is_dir(follow_symlinks=False):
-                    shutil.rmtree(entry.path, onerror=_force_remove)
-                else:
-                    _force_remove(None, entry.path, None)
+        cleanup.empty(self.tmpdir)
 
     def wait_started(self) -> bool:
         """Whether the zygote started the program."""
         return self.pidfd >= 0
+
+    def drain(self) -> None:
+        """Collect what its process wrote until it is gone (a process that died a moment ago)."""
+        end = time.monotonic() + self.limits.kill_grace_s
+        while not self.finished and time.monotonic() < end:
+            self.pump(0.5)
+
+    @property
+    def setup_failed(self) -> bool:
+        """Whether its process ended (or hung) before it was confined: the sandbox's failure, not the program's."""
+        return not self.spare.ready
 
     def kill(self) -> None:
         """Kill the program's PID namespace (the program is its PID 1), so every process in it."""
@@ -366,7 +373,7 @@ class Execution:
         """Kill what is left, wait until the namespace is empty, remove the temp dir."""
         self.kill()
         if self.status in self._open:
-            self._await_status_eof(time.monotonic() + 30)
+            self._await_status_eof(time.monotonic() + self.limits.kill_grace_s)
         for fd in (
             self.status,
             self.out,
@@ -380,10 +387,7 @@ class Execution:
                     os.close(fd)
         self.spare.control.close()
         self._open.clear()
-        try:
-            os.rmdir(self.tmpdir)  # most programs leave nothing behind
-        except OSError:
-            shutil.rmtree(self.tmpdir, onerror=_force_remove)
+        cleanup.remove(self.tmpdir)
 
     def _await_status_eof(self, end: float) -> None:
         # Its output no longer matters (the verdict is out): wait on the status pipe alone.
@@ -401,25 +405,5 @@ class Execution:
         self._parse_status()
 
 
-def _force_remove(func: Any, path: str, _exc: Any) -> None:
-    # A program may chmod its files or dirs to 000 (as a non-root user that blocks our cleanup).
-    # Never chmod through a symlink: it may point at any file of the user's.
-    for target in (os.path.dirname(path), path):
-        with contextlib.suppress(OSError):
-            if not os.path.islink(target):
-                os.chmod(target, 0o700)
-    with contextlib.suppress(OSError):
-        if os.path.isdir(path) and not os.path.islink(path):
-            shutil.rmtree(path, ignore_errors=True)
-        else:
-            os.unlink(path)
-
-
-def cpu_seconds(limits: Limits) -> int:
-    # The wall clock is the real limit; CPU time only backs it up. Not tied to each job's
-    # timeout, so that a spare made for one job fits the next (timeouts vary per problem).
-    return max(int(limits.timeout_s) + 2, 60)
-
-
 def _rlimits(limits: Limits) -> tuple[int, int, int, int]:
-    return (limits.memory_bytes, limits.file_size_bytes, cpu_seconds(limits), limits.max_processes)
+    return (limits.memory_bytes, limits.file_size_bytes, limits.cpu_seconds, limits.max_processes)

@@ -21,7 +21,6 @@ from bench_runner_core.sandbox.remote import (
     RemoteProgram,
     died_error,
 )
-from bench_runner_core.sandbox.zygote import SETUP_FAILED
 
 _SHOWN = 300
 _TOGETHER = "memory limit exceeded (the OOM killer stopped a process of the program)"
@@ -84,8 +83,8 @@ def _limit_hit(type_name: str, text: str) -> str | None:
     return None
 
 
-def _program_error_verdict(exc: ProgramError) -> tuple[str, str]:
-    if exc.type_name == "ProgramDied" and f"status {SETUP_FAILED}" in exc.message:
+def _program_error_verdict(exc: ProgramError, setup_failed: bool) -> tuple[str, str]:
+    if exc.type_name == "ProgramDied" and setup_failed:
         return "error", "sandbox setup failed: " + _short(exc.traceback_tail, 1000)
     limit = _limit_hit(exc.type_name, exc.traceback_tail or exc.message)
     if limit:
@@ -125,7 +124,7 @@ def run_check(job: CheckJob, launcher: Launcher) -> Verdict:
     except NotPlainData as exc:
         status, detail = "failed", str(exc)
     except ProgramError as exc:
-        status, detail = _program_error_verdict(exc)
+        status, detail = _program_error_verdict(exc, execution.setup_failed)
     except AssertionError as exc:
         status, detail = "failed", _assertion_detail(exc)
     except Exception as exc:
@@ -154,12 +153,18 @@ def _case_outcome(case: Case, job: StdioJob, index: int) -> tuple[str, str] | No
         return "timeout", f"case {index}: {exc}"
     lines = stderr.strip().splitlines()
     assert isinstance(exc, ProgramError)
-    if "status" in exc.message and (wait_status or 0) >> 8 == SETUP_FAILED:
-        return "error", f"case {index}: sandbox setup failed: {_short(stderr, 1000)}"
     limit = _limit_hit("", stderr)
     if limit:
         return "resource_limit", f"case {index}: {limit}"
     return "error", f"case {index}: {exc.message}\n" + "\n".join(lines[-6:])
+
+
+def _compares(compare: Callable[[str, str], bool], expected: str, actual: str) -> bool:
+    # the output is the program's: whatever in it the trusted comparison chokes on is a wrong answer
+    try:
+        return bool(compare(expected, actual))
+    except Exception:
+        return False
 
 
 def run_stdio(job: StdioJob, launcher: Launcher) -> Verdict:
@@ -183,10 +188,16 @@ def run_stdio(job: StdioJob, launcher: Launcher) -> Verdict:
                 )
             if not execution.wait_started():
                 outcome: tuple[str, str] | None = ("error", "the sandbox did not start")
+            elif execution.setup_failed:
+                execution.drain()
+                outcome = (
+                    "error",
+                    f"sandbox setup failed: {_short(bytes(execution.stderr).decode(errors='replace'), 1000)}",
+                )
             else:
                 ran = execution.run_case(
                     case.input.encode(),
-                    deadline=min(deadline, time.monotonic() + job.case_timeout_s),
+                    deadline=job.limits.test_deadline(time.monotonic(), deadline),
                     # a correct answer longer than the cap must not read as an output flood
                     output_cap=max(job.limits.output_bytes, 2 * len(case.expected.encode()) + (64 << 10)),
                     last=index == len(job.cases) - 1,
@@ -195,7 +206,7 @@ def run_stdio(job: StdioJob, launcher: Launcher) -> Verdict:
             oom = launcher.oom_killed()
             if outcome is None:
                 actual = bytes(ran.stdout).decode(errors="replace")
-                if compare(case.expected, actual):
+                if _compares(compare, case.expected, actual):
                     passed += 1
                     if index + 1 < len(job.cases):
                         execution.clear_tmpdir()  # each case starts with an empty temp dir

@@ -34,13 +34,44 @@ MiB = 1 << 20
 
 @attrs.frozen(kw_only=True)
 class Limits:
-    """Per-execution limits. ``timeout_s`` is wall clock for the whole job."""
+    """Per-execution limits; every time limit of the sandbox is one of these.
+
+    * ``timeout_s``: wall clock for the whole job; at the deadline the worker
+      kills the execution's PID namespace.
+    * ``test_timeout_s``: wall clock for one test: a stdio case, or a call into
+      the program (a checker may ask for less per call). None: the job's only.
+    * :attr:`cpu_seconds`: RLIMIT_CPU, a backstop behind the wall clock.
+    * ``kill_grace_s``: how long, after a kill, the worker waits for every
+      process of an execution to be gone (and for what a dead program wrote).
+    * ``pool_grace_s``: how long past ``timeout_s`` the pool waits for a
+      worker's verdict before it takes the worker for dead and replaces it.
+    """
 
     timeout_s: float = attrs.field(default=10.0, validator=attrs.validators.gt(0))
+    test_timeout_s: float | None = attrs.field(
+        default=None, validator=attrs.validators.optional(attrs.validators.gt(0))
+    )
     memory_bytes: int = 4 * GiB
     file_size_bytes: int = 64 * MiB
     max_processes: int = 64
     output_bytes: int = 1 * MiB
+    kill_grace_s: float = 10.0
+    pool_grace_s: float = 30.0
+
+    @property
+    def cpu_seconds(self) -> int:
+        """The wall clock is the real limit; CPU time only backs it up.
+
+        Not tied to each job's timeout, so that a program forked ahead for one
+        job (a spare) fits the next: timeouts vary per problem.
+        """
+        return max(int(self.timeout_s) + 2, 60)
+
+    def test_deadline(self, now: float, job_deadline: float) -> float:
+        """When the test started at ``now`` must end."""
+        if self.test_timeout_s is None:
+            return job_deadline
+        return min(job_deadline, now + self.test_timeout_s)
 
 
 @attrs.frozen(kw_only=True)
@@ -55,7 +86,6 @@ class StdioJob:
     cases: tuple[StdioCase, ...]
     compare: str
     prelude: str = ""
-    case_timeout_s: float = 6.0
     stop_at_first_failure: bool = True
     limits: Limits = Limits()
 

@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import ctypes
 import os
+import platform
+import struct
 
 _libc = ctypes.CDLL(None, use_errno=True)
 _libc.syscall.restype = ctypes.c_long
 
 CLONE_NEWNS = 0x00020000
+CLONE_NEWIPC = 0x08000000
 CLONE_NEWUSER = 0x10000000
 CLONE_NEWPID = 0x20000000
 CLONE_NEWNET = 0x40000000
@@ -58,8 +61,12 @@ def unshare(flags: int) -> None:
     _check(_libc.unshare(ctypes.c_int(flags)))
 
 
+MS_RDONLY = 1
 MS_NOSUID = 2
 MS_NODEV = 4
+MS_NOEXEC = 8
+MS_REMOUNT = 32
+MS_BIND = 0x1000
 MS_REC = 0x4000
 MS_PRIVATE = 1 << 18
 MNT_DETACH = 2
@@ -174,3 +181,95 @@ def landlock_restrict(abi: int, rules: list[tuple[str, int]]) -> None:
         landlock_enforce(ruleset)
     finally:
         os.close(ruleset)
+
+
+# syscall numbers that differ by architecture: (pivot_root, add_key, request_key, keyctl, seccomp audit arch)
+_ARCH = {
+    "x86_64": (155, 248, 249, 250, 0xC000003E),
+    "aarch64": (41, 217, 218, 219, 0xC00000B7),
+}.get(platform.machine())
+
+
+def pivot_root(new_root: str, put_old: str) -> None:
+    if _ARCH is None:
+        raise OSError(38, f"pivot_root: unknown architecture {platform.machine()}")
+    _check(_libc.syscall(_ARCH[0], new_root.encode(), put_old.encode()))
+
+
+_KEYCTL_JOIN_SESSION_KEYRING = 1
+
+
+def new_session_keyring() -> None:
+    """Join a new anonymous session keyring: the caller's (the user's login keys) is left behind."""
+    if _ARCH is None:
+        raise OSError(38, f"keyctl: unknown architecture {platform.machine()}")
+    _check(_libc.syscall(_ARCH[3], _KEYCTL_JOIN_SESSION_KEYRING, None))
+
+
+_PR_SET_SECCOMP = 22
+_SECCOMP_MODE_FILTER = 2
+_RET_ALLOW = 0x7FFF0000
+_RET_ERRNO = 0x00050000
+
+
+class _SockFprog(ctypes.Structure):
+    _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
+
+
+def _bpf(code: int, jt: int, jf: int, k: int) -> bytes:
+    return struct.pack("<HBBI", code, jt, jf, k)
+
+
+def deny_keyrings() -> None:
+    """A seccomp filter: add_key, request_key and keyctl fail with EPERM for this process and its children.
+
+    System calls of another ABI (32-bit ``int 0x80``, x32) fail too: their numbers differ.
+    Needs no_new_privs (or CAP_SYS_ADMIN).
+    """
+    if _ARCH is None:
+        raise OSError(38, f"seccomp: unknown architecture {platform.machine()}")
+    _pivot, add_key, request_key, keyctl, audit_arch = _ARCH
+    ld_w_abs, jeq, jge, ret = 0x20, 0x15, 0x35, 0x06
+    deny = _RET_ERRNO | 1  # EPERM
+    program = b"".join(
+        [
+            _bpf(ld_w_abs, 0, 0, 4),  # seccomp_data.arch
+            _bpf(jeq, 1, 0, audit_arch),
+            _bpf(ret, 0, 0, _RET_ERRNO | 38),  # ENOSYS for a foreign ABI
+            _bpf(ld_w_abs, 0, 0, 0),  # seccomp_data.nr
+            _bpf(jge, 3, 0, 0x40000000),  # x32
+            _bpf(jeq, 2, 0, add_key),
+            _bpf(jeq, 1, 0, request_key),
+            _bpf(jeq, 0, 1, keyctl),
+            _bpf(ret, 0, 0, deny),
+            _bpf(ret, 0, 0, _RET_ALLOW),
+        ]
+    )
+    buffer = ctypes.create_string_buffer(program, len(program))
+    fprog = _SockFprog(len(program) // 8, ctypes.cast(buffer, ctypes.c_void_p))
+    mode = ctypes.c_ulong(_SECCOMP_MODE_FILTER)
+    _check(_libc.prctl(_PR_SET_SECCOMP, mode, ctypes.byref(fprog), ctypes.c_ulong(0), ctypes.c_ulong(0)))
+
+
+_IPC_RMID = 0
+_buffer = ctypes.create_string_buffer(1024)  # big enough for shmid_ds, msqid_ds, semid_ds and the *_info structs
+
+
+def remove_sysv_ipc() -> int:
+    """Remove every System V shared memory segment, message queue and semaphore set this process may remove.
+
+    Called by a stdio job's process between cases, in the execution's own IPC
+    namespace: what one case created is gone before the next starts. Returns
+    how many objects were removed.
+    """
+    removed = 0
+    # (control function, its INFO and STAT commands, whether it takes a semnum first)
+    controls = ((_libc.shmctl, 14, 13, False), (_libc.msgctl, 12, 11, False), (_libc.semctl, 19, 18, True))
+    for function, info, stat, semnum in controls:
+        args = (0,) if semnum else ()
+        highest = function(0, *args, info, _buffer)
+        for index in range(max(highest, -1) + 1):
+            ident = function(index, *args, stat, _buffer)
+            if ident >= 0 and function(ident, *args, _IPC_RMID, None) == 0:
+                removed += 1
+    return removed

@@ -14,6 +14,9 @@ import struct
 from typing import Any
 
 MAX_DEPTH = 200
+#: items of one set, or keys of one dict, that may share a hash: more means a crafted collision attack
+#: (each insertion then scans all the others: 150,000 alike would stall the worker for minutes)
+MAX_SAME_HASH = 64
 _U32 = struct.Struct("<I")
 _F64 = struct.Struct("<d")
 _C128 = struct.Struct("<dd")
@@ -84,6 +87,19 @@ def decode(data: bytes) -> Any:
     return value
 
 
+def _check_hashes(items: list) -> None:
+    """Refuse items crafted to collide: counting hashes is linear (a hash is an int, hashing to itself)."""
+    if len(items) <= MAX_SAME_HASH:
+        return
+    counts: dict[int, int] = {}
+    for item in items:
+        key = hash(item)
+        seen = counts.get(key, 0) + 1
+        if seen > MAX_SAME_HASH:
+            raise DecodeError(f"more than {MAX_SAME_HASH} items of one set or dict share a hash")
+        counts[key] = seen
+
+
 def _count(view: memoryview, pos: int) -> tuple[int, int]:
     (n,) = _U32.unpack_from(view, pos)
     if n > len(view) - pos:  # every item takes at least one byte
@@ -127,12 +143,15 @@ def _decode(view: memoryview, pos: int, depth: int) -> tuple[Any, int]:
             return items, pos
         if tag == b"t":
             return tuple(items), pos
+        _check_hashes(items)
         return (set(items) if tag == b"S" else frozenset(items)), pos
     if tag == b"d":
         n, pos = _count(view, pos)
-        result = {}
+        pairs = []
         for _ in range(n):
             key, pos = _decode(view, pos, depth + 1)
-            result[key], pos = _decode(view, pos, depth + 1)
-        return result, pos
+            value, pos = _decode(view, pos, depth + 1)
+            pairs.append((key, value))
+        _check_hashes([key for key, _ in pairs])
+        return dict(pairs), pos
     raise DecodeError(f"unknown tag {tag!r}")

@@ -6,8 +6,6 @@ import contextlib
 import os
 import pickle
 import queue
-import select
-import struct
 import subprocess
 import sys
 import threading
@@ -18,16 +16,13 @@ from typing import Any
 import structlog
 
 from bench_runner_core.records import Verdict
-from bench_runner_core.sandbox import cgroup
-from bench_runner_core.sandbox.execution import cpu_seconds
+from bench_runner_core.sandbox import cgroup, framing
 from bench_runner_core.sandbox.jobs import CheckJob, Limits, StdioJob
 
 log = structlog.get_logger()
 
 #: the worker's whole environment; nothing else of ours (API keys...) reaches it
 WORKER_ENV_KEYS = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "PYTHONHASHSEED", "PYTHONPATH", "LD_LIBRARY_PATH")
-_LEN = struct.Struct("<Q")
-_GRACE_S = 30.0
 _START_TIMEOUT_S = 60.0
 
 
@@ -74,33 +69,21 @@ class _Worker:
         return self.hello
 
     def _receive(self, deadline: float) -> Any:
-        data = b""
-        need = _LEN.size
-        size = None
-        while len(data) < need:
-            left = deadline - time.monotonic()
-            if left <= 0 or not select.select([self._result_r], [], [], left)[0]:
-                raise WorkerDied("the worker did not answer in time")
-            chunk = os.read(self._result_r, max(need - len(data), 1 << 16))
-            if not chunk:
-                raise WorkerDied(f"the worker exited (status {self.process.poll()})")
-            data += chunk
-            if size is None and len(data) >= _LEN.size:
-                (size,) = _LEN.unpack_from(data)
-                need = _LEN.size + size
-        return pickle.loads(data[_LEN.size :])
+        try:
+            return pickle.loads(framing.receive_by(self._result_r, deadline))
+        except framing.Timeout:
+            raise WorkerDied("the worker did not answer in time") from None
+        except EOFError:
+            raise WorkerDied(f"the worker exited (status {self.process.poll()})") from None
 
     def run(self, job: StdioJob | CheckJob) -> tuple[Verdict | None, bool]:
         """(the verdict or None if the worker could not run the job, whether the worker is retiring)."""
         self.wait_hello()
-        data = pickle.dumps(job)
         try:
-            view = memoryview(_LEN.pack(len(data)) + data)
-            while view:
-                view = view[os.write(self._job_w, view) :]
+            framing.send(self._job_w, pickle.dumps(job))
         except BrokenPipeError as exc:
             raise WorkerDied("the worker exited") from exc
-        bound = job.limits.timeout_s + _GRACE_S
+        bound = job.limits.timeout_s + job.limits.pool_grace_s
         answer = self._receive(time.monotonic() + bound)
         if not (isinstance(answer, tuple) and len(answer) == 2 and isinstance(answer[0], Verdict | None)):
             raise WorkerDied(f"unexpected answer {type(answer).__name__}")
@@ -113,7 +96,9 @@ class _Worker:
         if self.hello is not None:  # its mount of the temp root went away with it; the dir stays
             with contextlib.suppress(OSError):
                 os.rmdir(self.hello["protections"]["temp_root"])
-            cgroup.remove(self.hello["protections"]["memory_cgroup"])
+            for group in ("memory_cgroup", "cpu_cgroup"):
+                if not cgroup.remove(self.hello["protections"].get(group)):
+                    log.warning("sandbox_cgroup_left", group=self.hello["protections"][group])
         for fd in (self._job_w, self._result_r):
             with contextlib.suppress(OSError):
                 os.close(fd)
@@ -175,10 +160,17 @@ class SandboxPool:
                 "address_space_bytes": limits.memory_bytes,
                 "file_size_bytes": limits.file_size_bytes,
                 "processes": limits.max_processes,
-                "cpu_seconds": cpu_seconds(limits),
+                "cpu_seconds": limits.cpu_seconds,
                 "core_dumps": 0,
             },
-            "wall_clock_timeout_s": limits.timeout_s,
+            "time_limits": {
+                "job_timeout_s": limits.timeout_s,
+                "test_timeout_s": limits.test_timeout_s,
+                "cpu_seconds_backstop": limits.cpu_seconds,
+                "kill_grace_s": limits.kill_grace_s,
+                "pool_grace_s": limits.pool_grace_s,
+                "note": "defaults: each benchmark's jobs set their own timeouts",
+            },
             "output_cap_bytes": limits.output_bytes,
             "stdin": "closed (/dev/null) for check jobs, the case input for stdio jobs",
             "stdio_cases": "a fresh fork per case of the job's confined process; "

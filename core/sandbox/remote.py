@@ -10,16 +10,14 @@ from __future__ import annotations
 
 import builtins
 import signal
-import struct
 import time
 from collections.abc import Callable
 from typing import Any
 
-from bench_runner_core.sandbox import plaindata
+from bench_runner_core.sandbox import framing, plaindata
 from bench_runner_core.sandbox.execution import Execution
 
 MAX_REPLY_BYTES = 64 << 20
-_LEN = struct.Struct("<I")
 
 
 class ProgramError(Exception):
@@ -48,20 +46,27 @@ class OutputLimit(BaseException):
     """The program's reply exceeded the size cap."""
 
 
+#: how much of what a program says about its exception the worker keeps (the program sends what it likes)
+MAX_TYPE_NAME = 100
+MAX_MESSAGE = 2000
+MAX_TAIL = 4000
+
+# one class per built-in exception type, made on first use: a bounded set, whatever names programs send
 _ERROR_CLASSES: dict[str, type[ProgramError]] = {}
 
 
 def program_error(type_name: str, message: str, tail: str = "") -> ProgramError:
     """A ProgramError that is also ``except``-able as the built-in type the program raised."""
+    type_name, message, tail = type_name[:MAX_TYPE_NAME], message[:MAX_MESSAGE], tail[-MAX_TAIL:]
     cls = _ERROR_CLASSES.get(type_name)
     if cls is None:
         builtin = getattr(builtins, type_name, None)
-        cls = ProgramError
-        if isinstance(builtin, type) and issubclass(builtin, Exception) and builtin is not Exception:
-            try:
-                cls = type(f"Program{type_name}", (ProgramError, builtin), {"__init__": ProgramError.__init__})
-            except TypeError:
-                cls = ProgramError
+        if not (isinstance(builtin, type) and issubclass(builtin, Exception) and builtin is not Exception):
+            return ProgramError(type_name, message, tail)  # the program's own class: not remembered
+        try:
+            cls = type(f"Program{type_name}", (ProgramError, builtin), {"__init__": ProgramError.__init__})
+        except TypeError:
+            cls = ProgramError
         _ERROR_CLASSES[type_name] = cls
     return cls(type_name, message, tail)
 
@@ -80,19 +85,23 @@ class RemoteProgram:
 
     def function(self, name: str) -> Callable[..., Any]:
         def call(*args: Any, timeout_s: float | None = None, **kwargs: Any) -> Any:
-            return self.request("call", -1, name, args, kwargs, timeout_s)
+            return self.request("call", -1, name, args, kwargs, self._per_test(timeout_s))
 
         call.__name__ = name
         return call
 
     def instance(self, class_name: str, *args: Any, timeout_s: float | None = None, **kwargs: Any) -> RemoteObject:
-        return RemoteObject(self, self.request("new", -1, class_name, args, kwargs, timeout_s))
+        return RemoteObject(self, self.request("new", -1, class_name, args, kwargs, self._per_test(timeout_s)))
+
+    def _per_test(self, timeout_s: float | None) -> float | None:
+        # a checker's own timeout for the call, else the job's per-test limit (the job's deadline always applies)
+        return timeout_s if timeout_s is not None else self._execution.limits.test_timeout_s
 
     def request(self, kind: str, target: int, name: str, args: tuple, kwargs: dict, timeout_s: float | None) -> Any:
         if self.dead is not None:
             raise self.dead
         body = plaindata.encode((kind, target, name, tuple(args), dict(kwargs)))
-        return self._exchange(_LEN.pack(len(body)) + body, timeout_s)
+        return self._exchange(framing.frame(body), timeout_s)
 
     def _exchange(self, frame: bytes, timeout_s: float | None) -> Any:
         execution = self._execution
@@ -116,19 +125,12 @@ class RemoteProgram:
             frame = execution.pump(left, write=frame)
 
     def _take_frame(self) -> bytes | None:
-        buffer = self._execution.reply_buffer
-        if len(buffer) < 4:
-            return None
-        (size,) = _LEN.unpack_from(buffer)
-        if size > MAX_REPLY_BYTES:
+        try:
+            return framing.split(self._execution.reply_buffer, MAX_REPLY_BYTES)
+        except ValueError as exc:
             self._execution.kill()
-            self.dead = OutputLimit(f"a reply of {size} bytes exceeds {MAX_REPLY_BYTES} bytes")
-            raise self.dead
-        if len(buffer) < 4 + size:
-            return None
-        frame = bytes(buffer[4 : 4 + size])
-        del buffer[: 4 + size]
-        return frame
+            self.dead = OutputLimit(f"a reply of {exc.args[0]} bytes exceeds {MAX_REPLY_BYTES} bytes")
+            raise self.dead from None
 
     def _interpret(self, frame: bytes) -> Any:
         try:
@@ -145,9 +147,7 @@ class RemoteProgram:
 
     def _died(self) -> BaseException:
         execution = self._execution
-        end = time.monotonic() + 5
-        while not execution.finished and time.monotonic() < end:
-            execution.pump(0.5)
+        execution.drain()
         return died_error(execution.wait_status, bytes(execution.stderr))
 
     def load(self) -> None:
@@ -163,11 +163,11 @@ class RemoteObject:
         self._handle = handle
 
     def call(self, method: str, *args: Any, timeout_s: float | None = None, **kwargs: Any) -> Any:
-        return self._program.request("method", self._handle, method, args, kwargs, timeout_s)
+        return self._program.request("method", self._handle, method, args, kwargs, self._program._per_test(timeout_s))
 
 
 def died_error(wait_status: int | None, stderr: bytes) -> BaseException:
-    tail = stderr.decode(errors="replace")[-1000:]
+    tail = stderr[-4 * MAX_TAIL :].decode(errors="replace")[-1000:]
     if wait_status is None:
         return ProgramError("ProgramDied", "the program exited without answering", tail)
     if signal_number := (wait_status & 0x7F):

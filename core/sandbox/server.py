@@ -11,28 +11,15 @@ The program is executed as a fresh module named ``program`` (registered in
 from __future__ import annotations
 
 import os
-import struct
 import traceback
 import types
 from typing import Any
 
-from bench_runner_core.sandbox import plaindata
+from bench_runner_core.sandbox import framing, plaindata
 
 REQUESTS = 3
 REPLIES = 4
-_LEN = struct.Struct("<I")
 TRACEBACK_LINES = 6
-
-
-def read_exact(fd: int, n: int) -> bytes:
-    chunks = []
-    while n:
-        chunk = os.read(fd, min(n, 1 << 20))
-        if not chunk:
-            raise EOFError
-        chunks.append(chunk)
-        n -= len(chunk)
-    return b"".join(chunks)
 
 
 def frame(message: Any) -> bytes:
@@ -40,13 +27,11 @@ def frame(message: Any) -> bytes:
         body = plaindata.encode(message)
     except plaindata.NotPlain as exc:
         body = plaindata.encode(("notplain", exc.type_name))
-    return _LEN.pack(len(body)) + body
+    return framing.frame(body)
 
 
 def send(message: Any, fd: int = REPLIES) -> None:
-    view = memoryview(frame(message))
-    while view:
-        view = view[os.write(fd, view) :]
+    framing.write_all(fd, frame(message))
 
 
 def warm_up() -> None:
@@ -68,8 +53,7 @@ def warm_up() -> None:
         for _ in range(16):
             for message in messages:
                 send(message, write)
-                (size,) = _LEN.unpack(read_exact(read, _LEN.size))
-                plaindata.decode(read_exact(read, size))
+                plaindata.decode(framing.receive(read))
             frame(object())
     finally:
         os.close(read)
@@ -97,8 +81,7 @@ def serve(code: types.CodeType, module: types.ModuleType) -> None:
     instances: list[Any] = []
     while True:
         try:
-            (size,) = _LEN.unpack(read_exact(REQUESTS, 4))
-            request = plaindata.decode(read_exact(REQUESTS, size))
+            request = plaindata.decode(framing.receive(REQUESTS))
         except EOFError:
             os._exit(0)
         try:

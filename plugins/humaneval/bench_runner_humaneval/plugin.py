@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bench_runner import BenchmarkRegistrar, Option, OptionRegistrar, RunConfig, hookimpl
+from bench_runner import BenchmarkRegistrar, DatasetRegistrar, Option, OptionRegistrar, RunConfig, hookimpl
 
 
 def _humaneval(config: RunConfig) -> Any:
@@ -30,8 +30,19 @@ def bench_runner_register_benchmarks(register: BenchmarkRegistrar) -> None:
     register(
         "humaneval_plus",
         _humaneval_plus,
-        description="HumanEval+ (EvalPlus) base and plus tests; needs --problems-file HumanEvalPlus.jsonl.gz",
+        description="HumanEval+ (EvalPlus) base and plus tests; its release file is fetched on first use",
     )
+
+
+def _humaneval_plus_data() -> Any:
+    from bench_runner_humaneval.release import HumanEvalPlusData
+
+    return HumanEvalPlusData()
+
+
+@hookimpl
+def bench_runner_register_datasets(register: DatasetRegistrar) -> None:
+    register("humaneval_plus", _humaneval_plus_data, description="EvalPlus's HumanEval+ release file")
 
 
 @hookimpl

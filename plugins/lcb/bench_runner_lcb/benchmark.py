@@ -49,7 +49,21 @@ class LiveCodeBench:
 
     def load_problems(self) -> Sequence[Problem]:
         problems, self._facts = data.load(self.selection)
-        log.info("lcb_problems_loaded", **{k: v for k, v in self._facts.items() if k != "files"})
+        log.info("lcb_problems_loaded", **{k: v for k, v in self._facts.items() if k not in ("files", "data")})
+        public_only = self._facts["problems"] - self._facts["with_private_tests"]
+        if public_only:
+            # the leaderboard grades on private tests too: a program passing the few public ones may fail those
+            self._facts["public_tests_only"] = {
+                "problems": public_only,
+                "warning": f"{public_only} of {self._facts['problems']} problems have public tests only: "
+                "their scores are not comparable with the LiveCodeBench leaderboard's",
+            }
+            log.warning(
+                "lcb_public_tests_only",
+                problems=public_only,
+                of=self._facts["problems"],
+                fix="use the release files with private_test_cases for leaderboard-comparable scores",
+            )
         return problems
 
     def prompt(self, problem: Problem, style: str) -> Prompt:

@@ -81,10 +81,11 @@ def check_functional(
     inputs: list[str],
     outputs: list[str],
     uses_class: bool,
-    timeout_s: float,
+    timeout_s: float | None = None,
 ) -> None:
     """Call ``func_name`` once per test on one ``Solution`` instance and compare as lcb_runner does.
 
+    Each call gets the job's per-test limit (``Limits.test_timeout_s``) unless ``timeout_s`` is given.
     Each input line is one JSON argument. A top-level tuple counts as a list
     (expected values are JSON, so never tuples); everything else compares with
     ``==`` on plain data. Raises ``AssertionError`` naming the first failing test.

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -11,29 +10,12 @@ from typing import Any
 
 import attrs
 
-from bench_runner import BadInput, Problem
+from bench_runner import BadInput, DataSnapshot, Problem, datasets, read_jsonl
 from bench_runner_lcb.codec import UnsafeRow, decode_test_cases
+from bench_runner_lcb.releases import RELEASES, release_files
 
-FILES = ("test.jsonl", "test2.jsonl", "test3.jsonl", "test4.jsonl", "test5.jsonl", "test6.jsonl")
-LATEST = "release_v6"
 PLATFORMS = ("leetcode", "codeforces", "atcoder")
 DIFFICULTIES = ("easy", "medium", "hard")
-HF_DATASET_DIR = "datasets--livecodebench--code_generation_lite"
-
-
-def _release_table() -> dict[str, tuple[str, ...]]:
-    # The tags of the official loading script: release_vN is cumulative, vN is one file, vA_vB a span.
-    table: dict[str, tuple[str, ...]] = {}
-    for n in range(1, len(FILES) + 1):
-        table[f"release_v{n}"] = FILES[:n]
-        table[f"v{n}"] = (FILES[n - 1],)
-        for m in range(n + 1, len(FILES) + 1):
-            table[f"v{n}_v{m}"] = FILES[n - 1 : m]
-    table["release_latest"] = table[LATEST]
-    return table
-
-
-RELEASES = _release_table()
 
 
 @attrs.frozen(kw_only=True)
@@ -57,44 +39,30 @@ def parse_date(value: str | None, flag: str) -> datetime | None:
         raise BadInput(f"{flag} {value!r} is not a date", "write it as YYYY-MM-DD, e.g. 2024-08-01") from None
 
 
-def _hf_cache_folder() -> Path | None:
-    # Users who ran lcb_runner have the files in the Hugging Face cache already.
-    hub = os.environ.get("HF_HUB_CACHE") or os.path.join(
-        os.environ.get("HF_HOME") or os.path.join(os.path.expanduser("~"), ".cache", "huggingface"), "hub"
-    )
-    snapshots = Path(hub) / HF_DATASET_DIR / "snapshots"
-    if not snapshots.is_dir():
-        return None
-    found = sorted((p for p in snapshots.iterdir() if (p / FILES[0]).exists()), key=lambda p: p.stat().st_mtime)
-    return found[-1] if found else None
+def resolve_files(problems_file: str | None, release: str | None) -> tuple[list[Path], str | None, DataSnapshot]:
+    """The files to read, in order, the release tag they make up (None for a lone custom file), and their pin.
 
-
-def resolve_files(problems_file: str | None, release: str | None) -> tuple[list[Path], str | None]:
-    """The files to read, in order, and the release tag they make up (None for a lone custom file)."""
-    if release is not None and release not in RELEASES:
-        known = ", ".join(f"release_v{n}" for n in range(1, len(FILES) + 1))
-        raise BadInput(f"unknown release version {release!r}", f"use one of {known}, release_latest, vN or vA_vB")
+    With no ``problems_file`` the release's files come from the data cache, or
+    are fetched from the Hugging Face Hub and cached (see ``hub``).
+    """
+    if release is not None:
+        release_files(release)
     if problems_file is None:
-        folder = _hf_cache_folder()
-        if folder is None:
-            raise BadInput(
-                "no LiveCodeBench problems file given and none in the Hugging Face cache",
-                "pass --problems-file with a folder holding test.jsonl ... test6.jsonl "
-                "(huggingface.co/datasets/livecodebench/code_generation_lite) or one of those files",
-            )
-        path = folder
-    else:
-        path = Path(problems_file).expanduser()
+        from bench_runner_lcb.hub import LiveCodeBenchData
+
+        snapshot = LiveCodeBenchData().fetch(release)
+        return [Path(f.path) for f in snapshot.files], snapshot.version, snapshot
+    path = Path(problems_file).expanduser()
     if path.is_dir():
-        tag = release or "release_latest"
-        names = RELEASES[tag]
+        tag, names = release_files(release)
         missing = [n for n in names if not (path / n).is_file()]
         if missing:
             raise BadInput(
                 f"{path} lacks {', '.join(missing)} needed for {tag}",
                 "download the missing files or pick an older --release-version",
             )
-        return [path / n for n in names], tag
+        paths = [path / n for n in names]
+        return paths, tag, datasets.local_files("lcb", paths, version=tag)
     if not path.is_file():
         raise BadInput(f"problems file {path} does not exist", "pass a test*.jsonl file or the folder holding them")
     if release is not None and RELEASES[release] != (path.name,):
@@ -103,22 +71,14 @@ def resolve_files(problems_file: str | None, release: str | None) -> tuple[list[
             "pass the folder holding the files instead of one file",
         )
     tag = release or next((t for t, names in RELEASES.items() if names == (path.name,) and t.startswith("v")), None)
-    return [path], tag
+    return [path], tag, datasets.local_files("lcb", [path], version=tag)
 
 
 def read_rows(paths: Sequence[Path]) -> Iterator[tuple[str, dict[str, Any]]]:
     """``(where, row)`` for every row of the files, ``where`` naming file and line for error messages."""
     for path in paths:
-        with path.open(encoding="utf-8") as lines:
-            for number, line in enumerate(lines, 1):
-                if not line.strip():
-                    continue
-                try:
-                    row = json.loads(line)
-                except ValueError as exc:
-                    fix = "pass an official test*.jsonl file"
-                    raise BadInput(f"{path}:{number} is not JSON ({exc})", fix) from None
-                yield f"{path.name}:{number}", row
+        for number, row in read_jsonl(path, fix="pass an official test*.jsonl file"):
+            yield f"{path.name}:{number}", row
 
 
 def keep(row: dict[str, Any], where: str, selection: Selection) -> bool:
@@ -169,7 +129,7 @@ def to_problem(row: dict[str, Any], where: str) -> Problem:
 
 def load(selection: Selection) -> tuple[list[Problem], dict[str, Any]]:
     """The selected problems sorted by question_id (lcb_runner's order) and facts for the run record."""
-    paths, tag = resolve_files(selection.problems_file, selection.release)
+    paths, tag, snapshot = resolve_files(selection.problems_file, selection.release)
     chosen = [(where, row) for where, row in read_rows(paths) if keep(row, where, selection)]
     problems = sorted((to_problem(row, where) for where, row in chosen), key=lambda p: p.id)
     dates = sorted(p.data["contest_date"] for p in problems)
@@ -183,6 +143,7 @@ def load(selection: Selection) -> tuple[list[Problem], dict[str, Any]]:
         "problems": len(problems),
         "contest_dates": [dates[0], dates[-1]] if dates else [],
         "with_private_tests": sum(len(p.data["tests"]) > p.data["public_tests"] for p in problems),
+        "data": snapshot.pin(),
     }
     return problems, facts
 

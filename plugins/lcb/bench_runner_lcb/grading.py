@@ -75,7 +75,7 @@ def program_cap_s(n_tests: int, test_timeout_s: float) -> float:
 
 def job_for(problem: Problem, program: str, test_timeout_s: float) -> StdioJob | CheckJob:
     tests = problem.data["tests"]
-    limits = Limits(timeout_s=program_cap_s(len(tests), test_timeout_s))
+    limits = Limits(timeout_s=program_cap_s(len(tests), test_timeout_s), test_timeout_s=test_timeout_s)
     func_name = problem.data.get("func_name")
     if func_name:
         return CheckJob(
@@ -88,7 +88,6 @@ def job_for(problem: Problem, program: str, test_timeout_s: float) -> StdioJob |
                 "outputs": [o for _, o in tests],
                 # lcb_runner's own test: a program mentioning `class Solution` is called through an instance.
                 "uses_class": "class Solution" in program,
-                "timeout_s": test_timeout_s,
             },
             limits=limits,
         )
@@ -97,7 +96,6 @@ def job_for(problem: Problem, program: str, test_timeout_s: float) -> StdioJob |
         prelude=PRELUDE,
         cases=tuple(StdioCase(input=i, expected=o) for i, o in tests),
         compare=COMPARE,
-        case_timeout_s=test_timeout_s,
         stop_at_first_failure=True,
         limits=limits,
     )

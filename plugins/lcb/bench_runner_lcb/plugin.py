@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from bench_runner import Benchmark, BenchmarkRegistrar, Option, OptionRegistrar, RunConfig, hookimpl
+from bench_runner import (
+    Benchmark,
+    BenchmarkRegistrar,
+    Dataset,
+    DatasetRegistrar,
+    Option,
+    OptionRegistrar,
+    RunConfig,
+    hookimpl,
+)
 
 
 def factory(config: RunConfig) -> Benchmark:
@@ -16,6 +25,17 @@ def bench_runner_register_benchmarks(register: BenchmarkRegistrar) -> None:
     register("lcb", factory, description="LiveCodeBench code generation (scored as lcb_runner scores it)")
 
 
+def dataset() -> Dataset:
+    from bench_runner_lcb.hub import LiveCodeBenchData
+
+    return LiveCodeBenchData()
+
+
+@hookimpl
+def bench_runner_register_datasets(register: DatasetRegistrar) -> None:
+    register("lcb", dataset, description="LiveCodeBench code_generation_lite, from the Hugging Face Hub")
+
+
 @hookimpl
 def bench_runner_register_options(register: OptionRegistrar) -> None:
     register(Option(name="problems_file", type="path", help="problems file in the benchmark's official format"))
@@ -23,7 +43,8 @@ def bench_runner_register_options(register: OptionRegistrar) -> None:
     register(
         Option(
             name="release_version",
-            help="LiveCodeBench release: release_v1 ... release_v6, release_latest (default), vN or vA_vB",
+            help="LiveCodeBench release: release_v1 ... release_v6, release_latest (default), vN or vA_vB; "
+            "fetched from the Hugging Face Hub on first use unless --problems-file is given",
             group=group,
         )
     )

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
 from collections import defaultdict
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
-from bench_runner import BadInput, Problem, SampleResult, SamplesFile
+from bench_runner import BadInput, Problem, SampleResult, SamplesFile, atomic_writer
 
 # lcb_runner's per-sample error codes in eval_all metadata.
 _ERROR_CODES = {"failed": (-2, "Wrong Answer"), "timeout": (-3, "Time Limit Exceeded")}
@@ -95,9 +93,5 @@ def export(results: Sequence[SampleResult], problems: Sequence[Problem], path: s
                 "metadata": [_metadata(s) for s in samples],
             }
         )
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_name(target.name + ".partial")
-    with partial.open("w", encoding="utf-8") as handle:
+    with atomic_writer(path) as handle:
         json.dump(out, handle, indent=4)
-    os.replace(partial, target)

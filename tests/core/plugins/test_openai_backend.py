@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import threading
 import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -13,6 +12,7 @@ import pytest
 from bench_runner_core.api import BadInput
 from bench_runner_core.plugins import openai as plugin
 from bench_runner_core.records import GenerationParams, GenerationRequest, Prompt, RunConfig
+from tests.fixtures.json_server import serve_in_threads
 
 KEY = "sk-test-secret-4242"
 
@@ -79,18 +79,7 @@ class _Handler(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def serve() -> Iterator:
-    servers: list[Scripted] = []
-
-    def start(script: list[tuple[int, dict]]) -> Scripted:
-        server = Scripted(script)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        servers.append(server)
-        return server
-
-    yield start
-    for server in servers:
-        server.shutdown()
-        server.server_close()
+    yield from serve_in_threads(Scripted)
 
 
 CHAT_OK = {

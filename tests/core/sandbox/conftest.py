@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -67,9 +68,18 @@ def sandbox_processes(pool: SandboxPool) -> list[int]:
     return left
 
 
-def no_sandbox_processes(pool: SandboxPool, within_s: float = 2.0) -> list[int]:
+def no_sandbox_processes(pool: SandboxPool, within_s: float = 5.0) -> list[int]:
     """The leftovers once ``within_s`` has passed (a killed program's teardown takes a moment)."""
     deadline = time.monotonic() + within_s
     while (left := sandbox_processes(pool)) and time.monotonic() < deadline:
         time.sleep(0.05)
     return left
+
+
+@pytest.fixture
+def contained(pool: SandboxPool) -> Iterator[SandboxPool]:
+    """After the test: the pool still grades a correct program and no program process is left."""
+    yield pool
+    assert pool.run(GOOD_ADD).status == "passed"
+    left = no_sandbox_processes(pool)
+    assert left == [], [Path(f"/proc/{pid}/status").read_text()[:300] for pid in left]

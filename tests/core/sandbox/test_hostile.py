@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import socket
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -27,15 +26,6 @@ def add_job(source: str, limits: Limits = QUICK) -> CheckJob:
 
 def stdio_job(source: str, expected: str = "clean", limits: Limits = QUICK) -> StdioJob:
     return StdioJob(source=source, cases=(StdioCase(input="", expected=expected),), compare=LINES, limits=limits)
-
-
-@pytest.fixture
-def contained(pool: SandboxPool) -> Iterator[SandboxPool]:
-    """After the test: the pool still grades a correct program and no program process is left."""
-    yield pool
-    assert pool.run(GOOD_ADD).status == "passed"
-    left = no_sandbox_processes(pool)
-    assert left == [], [Path(f"/proc/{pid}/status").read_text()[:300] for pid in left]
 
 
 def assert_not_passed(verdict: Verdict, *statuses: str) -> None:

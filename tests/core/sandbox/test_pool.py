@@ -108,8 +108,8 @@ def test_stdio_timeouts(pool: SandboxPool) -> None:
             StdioCase(input="0", expected="0"),
         ),
         compare=LINES,
-        case_timeout_s=1.0,
         stop_at_first_failure=False,
+        limits=Limits(test_timeout_s=1.0),
     )
     verdict = pool.run(job)
     assert verdict.status == "timeout"

@@ -56,8 +56,12 @@ def test_a_missing_problems_file_is_bad_input(tmp_path: Path) -> None:
         HumanEval(problems_file=str(tmp_path / "nope.jsonl")).load_problems()
 
 
-def test_humaneval_plus_asks_for_evalplus_file() -> None:
-    with pytest.raises(BadInput, match=r"HumanEvalPlus\.jsonl\.gz"):
+def test_humaneval_plus_offline_and_uncached_asks_for_evalplus_file(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.setenv("BENCH_RUNNER_OFFLINE", "1")
+    with pytest.raises(BadInput, match=r"not cached and offline.*--problems-file"):
         HumanEval(plus=True).load_problems()
 
 

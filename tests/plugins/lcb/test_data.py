@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from bench_runner import BadInput
-from bench_runner_lcb import data
+from bench_runner_lcb import data, releases
 
 
 @pytest.fixture(scope="module")
@@ -21,7 +21,7 @@ def _load(lite: Path, **kw: object) -> list:
 
 
 def _all_rows(lite: Path) -> list[dict]:
-    return [json.loads(line) for name in data.FILES for line in (lite / name).open()]
+    return [json.loads(line) for name in releases.FILES for line in (lite / name).open()]
 
 
 @pytest.mark.parametrize(("release", "count"), [("release_v1", 400), ("release_v5", 880), ("release_v6", 1055)])

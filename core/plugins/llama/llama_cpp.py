@@ -1,0 +1,290 @@
+"""The ``llama_cpp`` backend: a GGUF model loaded once, in-process, with llama-cpp-python.
+
+The default backend for ``--model *.gguf`` and, with no ``--model``, for the
+embedded default model. llama_cpp is imported in ``start``, never at
+registration, so ``bench_runner --help`` stays light.
+"""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import threading
+import time
+from collections.abc import Mapping
+from typing import Any
+
+import structlog
+
+from bench_runner_core.api import BadInput
+from bench_runner_core.hookspecs import hookimpl
+from bench_runner_core.plugins import _common
+from bench_runner_core.plugins.llama import _cpu_probe, _model
+from bench_runner_core.records import Completion, GenerationRequest, PromptStyle, RunConfig
+from bench_runner_core.registry import BackendRegistrar, OptionRegistrar
+
+log = structlog.get_logger()
+
+# llama.cpp reports why a load failed only through its log; keep the recent lines
+_LOG_LINES: collections.deque[str] = collections.deque(maxlen=80)
+_log_state: dict[str, Any] = {}
+
+
+def _capture_llama_log() -> None:
+    """Route llama.cpp's log into ``_LOG_LINES`` (once per process)."""
+    if "callback" in _log_state:
+        return
+    import ctypes
+
+    import llama_cpp
+
+    pending: list[str] = []
+
+    @llama_cpp.llama_log_callback
+    def callback(level: int, text: bytes, user_data: ctypes.c_void_p) -> None:
+        pending.append(text.decode("utf-8", errors="replace"))
+        if pending[-1].endswith("\n"):
+            _LOG_LINES.append("".join(pending).rstrip())
+            pending.clear()
+
+    llama_cpp.llama_log_set(callback, ctypes.c_void_p(0))
+    _log_state["callback"] = callback  # a ctypes callback must outlive its registration
+
+
+def _load_failure(name: str, arch: str | None, layers: int) -> BadInput:
+    lines = list(_LOG_LINES)
+    text = "\n".join(lines).lower()
+    if "unknown model architecture" in text:
+        import llama_cpp
+
+        return BadInput(
+            f"{name}: llama.cpp (llama-cpp-python {llama_cpp.__version__}) cannot load architecture {arch!r}",
+            "upgrade llama-cpp-python or use a model of a supported architecture",
+        )
+    if any(word in text for word in ("out of memory", "failed to allocate", "unable to allocate", "cudamalloc")):
+        if layers != 0:
+            return BadInput(
+                f"out of memory loading {name} with --gpu-layers {layers if layers >= 0 else 'all'}",
+                "lower --gpu-layers (or --ctx-size)",
+            )
+        return BadInput(f"out of memory loading {name}", "lower --ctx-size or use a smaller quantization")
+    errors = [line.strip() for line in lines if "error" in line.lower() or "failed" in line.lower()]
+    reason = errors[-1] if errors else "llama.cpp refused the file"
+    return BadInput(f"llama.cpp could not load {name}: {reason}", "check the file is a complete, valid GGUF")
+
+
+class _FirstToken:
+    """A stopping criterion: notes when the first token is sampled, and stops when the backend closes."""
+
+    def __init__(self, closing: threading.Event) -> None:
+        self.at: float | None = None
+        self._closing = closing
+
+    def __call__(self, input_ids: Any, logits: Any) -> bool:
+        if self.at is None:
+            self.at = time.perf_counter()
+        return self._closing.is_set()
+
+
+class LlamaCppBackend:
+    """One model, loaded by ``start``, shared by every sample of the run."""
+
+    concurrency = 1
+
+    def __init__(self, config: RunConfig) -> None:
+        self._config = config
+        self._llm: Any = None
+        self._formatter: Any = None
+        self._chat_format: str | None = _common.option(config, "chat_format")
+        self._keep_thinking = bool(_common.option(config, "keep_thinking", False))
+        self._has_template = False
+        self._n_ctx = 0
+        self._prompt_tokens = 0
+        self._lock = threading.Lock()
+        self._closing = threading.Event()
+
+    def start(self) -> Mapping[str, Any]:
+        path, info = _model.resolve_model(self._config)
+        layers = _model.gpu_layers(self._config)
+        n_ctx = _model.ctx_size(self._config, info)
+        facts = _model.gguf_facts(path, info)
+        import llama_cpp
+
+        _capture_llama_log()
+        _LOG_LINES.clear()
+        threads = _model.threads(self._config)
+        seed = self._config.params.seed
+        extra_buffers = _cpu_probe.extra_buffers_work(path, info.quantization)
+        plain = contextlib.nullcontext() if extra_buffers else _cpu_probe.disabled_extra_buffers()
+        started = time.perf_counter()
+        try:
+            with plain:
+                self._llm = llama_cpp.Llama(
+                    model_path=str(path),
+                    n_gpu_layers=layers,
+                    n_ctx=n_ctx,
+                    n_batch=int(_common.option(self._config, "batch_size", 512)),
+                    n_threads=threads,
+                    seed=seed if seed is not None else llama_cpp.LLAMA_DEFAULT_SEED,
+                    chat_format=self._chat_format,
+                    verbose=False,
+                )
+        except (ValueError, RuntimeError) as exc:
+            raise _load_failure(path.name, info.architecture, layers) from exc
+        self._has_template = info.chat_template is not None
+        if self._chat_format is None and self._has_template:
+            self._formatter = self._template_formatter(info.chat_template)
+        self._n_ctx = self._llm.n_ctx()
+        offload = bool(llama_cpp.llama_supports_gpu_offload()) and layers != 0
+        log.info("llama_cpp_model_loaded", model=path.name, seconds=round(time.perf_counter() - started, 2))
+        return facts | {
+            "backend": "llama_cpp",
+            "llama_cpp_python_version": llama_cpp.__version__,
+            "gpu_offload": offload,
+            "cpu_extra_buffers": extra_buffers,
+            "gpu_layers": layers,
+            "ctx_size": self._n_ctx,
+            "threads": threads,
+            "chat_format": self._chat_format or ("gguf" if self._has_template else None),
+            "load_seconds": round(time.perf_counter() - started, 3),
+        }
+
+    def _template_formatter(self, template: str) -> Any:
+        from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+        llm = self._llm
+
+        def token_text(token: int) -> str:
+            return llm._model.token_get_text(token) if token != -1 else ""
+
+        eos = llm.token_eos()
+        return Jinja2ChatFormatter(
+            template=template, eos_token=token_text(eos), bos_token=token_text(llm.token_bos()), stop_token_ids=[eos]
+        )
+
+    def default_prompt_style(self) -> PromptStyle:
+        return "chat" if self._has_template or self._chat_format else "completion"
+
+    def generate(self, request: GenerationRequest) -> Completion:
+        params, prompt = request.params, request.prompt
+        stops = [*prompt.stop, *params.stop]
+        first = _FirstToken(self._closing)
+        sampling = {
+            "max_tokens": params.max_tokens,
+            "temperature": params.temperature,
+            "top_p": params.top_p,
+            "top_k": params.top_k,
+            "min_p": params.min_p,
+            "repeat_penalty": params.repeat_penalty,
+            "seed": params.seed,
+        }
+        with self._lock:
+            if self._llm is None:
+                raise RuntimeError("the llama_cpp backend is not started, or already closed")
+            started = time.perf_counter()
+            try:
+                result = self._run(prompt, stops, sampling, first)
+            except (ValueError, RuntimeError) as exc:
+                return self._failed(exc, started)
+            duration = time.perf_counter() - started
+        choice = result["choices"][0]
+        raw = choice["message"]["content"] if "message" in choice else choice["text"]
+        text, thinking = _common.split_thinking(raw or "", self._keep_thinking)
+        prompt_tokens, completion_tokens = _common.usage_numbers(result.get("usage"))
+        ttft = first.at - started if first.at is not None else None
+        return Completion(
+            text=text,
+            finish_reason=choice.get("finish_reason") or "stop",
+            prompt_tokens=prompt_tokens,
+            completion_tokens=completion_tokens,
+            time_to_first_token_s=ttft,
+            duration_s=duration,
+            tokens_per_second=_common.rate(completion_tokens, duration - (ttft or 0.0)),
+            thinking=thinking,
+        )
+
+    def _run(self, prompt: Any, stops: list[str], sampling: dict[str, Any], first: _FirstToken) -> Any:
+        from llama_cpp import StoppingCriteriaList
+
+        criteria: list[Any] = [first]
+        if prompt.style == "completion":
+            tokens = self._llm.tokenize(prompt.text.encode("utf-8"), add_bos=True, special=True)
+        elif self._formatter is not None:
+            # Rendering the GGUF template here (as llama-cpp-python would) lets the
+            # first-token timer ride along; create_chat_completion takes no stopping criteria.
+            messages = [{"role": m.role, "content": m.content} for m in prompt.messages]
+            rendered = self._formatter(messages=messages)
+            tokens = self._llm.tokenize(
+                rendered.prompt.encode("utf-8"), add_bos=not rendered.added_special, special=True
+            )
+            criteria += rendered.stopping_criteria or []
+            extra = rendered.stop if isinstance(rendered.stop, list) else [rendered.stop] if rendered.stop else []
+            stops = [*stops, *extra]
+        else:
+            return self._run_chat_format(prompt, stops, sampling, first)
+        self._prompt_tokens = len(tokens)
+        if len(tokens) >= self._n_ctx:
+            raise ValueError(f"the prompt is {len(tokens)} tokens, longer than the context ({self._n_ctx} tokens)")
+        return self._llm.create_completion(
+            tokens, stop=stops, stopping_criteria=StoppingCriteriaList(criteria), **sampling
+        )
+
+    def _run_chat_format(self, prompt: Any, stops: list[str], sampling: dict[str, Any], first: _FirstToken) -> Any:
+        if self._chat_format is None:
+            raise BadInput(
+                "the model has no chat template, so chat prompts cannot be formatted for it",
+                "use --prompt-style completion or pass --chat-format NAME",
+            )
+
+        def timer(input_ids: Any, scores: Any) -> Any:
+            first(input_ids, scores)
+            return scores
+
+        messages = [{"role": m.role, "content": m.content} for m in prompt.messages]
+        return self._llm.create_chat_completion(messages, stop=stops, logits_processor=[timer], **sampling)
+
+    def _failed(self, exc: Exception, started: float) -> Completion:
+        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        if "longer than the context" in message or "exceed context window" in message:
+            message = f"{message}; raise --ctx-size"
+        elif "llama_decode returned" in message:
+            message = (
+                f"llama.cpp ran out of context space ({self._prompt_tokens} prompt tokens, "
+                f"--ctx-size {self._n_ctx}); raise --ctx-size or lower --max-tokens"
+            )
+        log.warning("llama_cpp_sample_failed", error=message)
+        return Completion(text="", finish_reason="error", duration_s=time.perf_counter() - started, error=message)
+
+    def close(self) -> None:
+        # a generation still running in another thread (Ctrl-C) stops at its next token;
+        # freeing the model under it would crash the process
+        self._closing.set()
+        with self._lock:
+            llm, self._llm = self._llm, None
+            if llm is not None:
+                llm.close()
+
+
+def _factory(config: RunConfig, benchmark: object) -> LlamaCppBackend:
+    return LlamaCppBackend(config)
+
+
+def _handles(config: RunConfig) -> bool:
+    return config.model is not None and config.model.lower().endswith(".gguf")
+
+
+@hookimpl
+def bench_runner_register_backends(register: BackendRegistrar) -> None:
+    register(
+        "llama_cpp",
+        _factory,
+        description="a GGUF model run in-process with llama-cpp-python (default for *.gguf and no --model)",
+        handles=_handles,
+        fallback=True,
+    )
+
+
+@hookimpl
+def bench_runner_register_options(register: OptionRegistrar) -> None:
+    for opt in (*_model.LLAMA_OPTIONS, _common.KEEP_THINKING):
+        register(opt)

@@ -1,0 +1,358 @@
+"""The results database, ``<results-dir>/results.sqlite``: an index of the JSON run files.
+
+The JSON files stay the truth. Every row here is derived from a run summary
+(``<run_id>.json``) and its checkpoint (``<run_id>/samples.jsonl``), so the
+database can be deleted at any time: the next command rebuilds it. The schema
+is documented in README ("The results database").
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+from collections.abc import Iterable, Iterator, Mapping
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import structlog
+
+from bench_runner_core.api import BadInput
+
+DB_NAME = "results.sqlite"
+#: ``PRAGMA user_version`` of the schema below; a database with another version is rebuilt
+DB_SCHEMA = 1
+#: problem attributes that get a column of their own (all of them are also in ``attributes``)
+FACETS = ("difficulty", "platform", "contest_date")
+
+log = structlog.get_logger()
+
+
+INSERT_SAMPLE = f"INSERT OR REPLACE INTO samples VALUES ({', '.join('?' * 22)})"
+
+
+def insert_samples(conn: sqlite3.Connection, run_id: str, samples: Iterable[Mapping[str, Any]]) -> None:
+    conn.executemany(INSERT_SAMPLE, [row for sample in samples for row in sample_rows_of(run_id, sample)])
+
+
+def schema() -> str:
+    """The ``CREATE`` statements of the database (``schema.sql`` beside this module)."""
+    return resources.files(__package__).joinpath("schema.sql").read_text(encoding="utf-8")
+
+
+def connect(path: str | os.PathLike[str], *, busy_timeout_s: float = 60) -> sqlite3.Connection:
+    """A connection set up for several writers: WAL, a busy timeout, foreign keys on."""
+    # isolation_level=None: transactions are explicit (BEGIN IMMEDIATE), so a writer never upgrades a read lock
+    conn = sqlite3.connect(os.fspath(path), timeout=busy_timeout_s, isolation_level=None, check_same_thread=False)
+    conn.row_factory = sqlite3.Row
+    conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_s * 1000)}")
+    if os.fspath(path) != ":memory:":
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = NORMAL")  # WAL stays consistent after a crash; the JSON is the truth
+    conn.execute("PRAGMA foreign_keys = ON")
+    return conn
+
+
+class Transaction:
+    """``with Transaction(conn):`` a write transaction taken up front, committed or rolled back."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    def __enter__(self) -> sqlite3.Connection:
+        self.conn.execute("BEGIN IMMEDIATE")
+        return self.conn
+
+    def __exit__(self, kind: object, *rest: object) -> None:
+        self.conn.execute("ROLLBACK" if kind else "COMMIT")
+
+
+def open_db(
+    results_dir: str | os.PathLike[str], *, busy_timeout_s: float = 60, in_memory: bool = False
+) -> sqlite3.Connection:
+    """The database of a results dir, created, rebuilt or brought up to date with the JSON files first.
+
+    ``in_memory`` builds a throwaway database from the files and leaves the folder alone; so does a
+    results dir we cannot write to (an archive, a CI artifact), so every command still works there.
+    """
+    root = Path(results_dir)
+    path = root / DB_NAME
+    if in_memory or not _writable(root, path):
+        conn = connect(":memory:")
+        _rebuild(conn, root)
+        return conn
+    try:
+        conn = connect(path, busy_timeout_s=busy_timeout_s)
+        _bring_up_to_date(conn, root)
+        return conn
+    except sqlite3.DatabaseError as exc:
+        if "locked" in str(exc) or path.is_dir():
+            raise BadInput(
+                f"cannot use the results database {path} ({exc})",
+                "retry when other bench_runner processes are done, or delete it: it is rebuilt from the run files",
+            ) from None
+        # a damaged index is thrown away: everything in it comes from the JSON files
+        log.warning("results_db_rebuilt", path=str(path), reason=str(exc))
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    conn = connect(path, busy_timeout_s=busy_timeout_s)
+    _bring_up_to_date(conn, root)
+    return conn
+
+
+def rebuild(results_dir: str | os.PathLike[str]) -> sqlite3.Connection:
+    """Drop every table and rebuild the database from the JSON files (``bench_runner db rebuild``)."""
+    root = Path(results_dir)
+    root.mkdir(parents=True, exist_ok=True)
+    conn = connect(root / DB_NAME)
+    _rebuild(conn, root, force=True)
+    return conn
+
+
+def _writable(root: Path, path: Path) -> bool:
+    # a results dir that does not exist holds nothing to index: no folder is created for it
+    if path.exists():
+        return os.access(path, os.W_OK) and os.access(root, os.W_OK)
+    return root.is_dir() and os.access(root, os.W_OK)
+
+
+def _bring_up_to_date(conn: sqlite3.Connection, root: Path) -> None:
+    if conn.execute("PRAGMA user_version").fetchone()[0] != DB_SCHEMA:
+        _rebuild(conn, root)
+    else:
+        sync(conn, root)
+
+
+def _rebuild(conn: sqlite3.Connection, root: Path, *, force: bool = False) -> None:
+    with Transaction(conn):
+        # another process may have rebuilt it while we waited for the write lock
+        if not force and conn.execute("PRAGMA user_version").fetchone()[0] == DB_SCHEMA:
+            return
+        tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+        for table in tables:
+            conn.execute(f'DROP TABLE "{table}"')
+        for statement in schema().split(";"):
+            if statement.strip():
+                conn.execute(statement)
+        for run_id in sorted(_summary_files(root)):
+            ingest_files(conn, root, run_id)
+        conn.execute(f"PRAGMA user_version = {DB_SCHEMA}")
+    log.info("results_db_built", path=str(root / DB_NAME))
+
+
+def sync(conn: sqlite3.Connection, root: Path) -> int:
+    """Ingest summaries that are new or changed on disk, drop rows whose files are gone; returns changes."""
+    files = _summary_files(root)
+    known = {r["run_id"]: r for r in conn.execute("SELECT run_id, state, source_mtime_ns, source_size FROM runs")}
+    stale = [rid for rid, stat in files.items() if rid not in known or _stat_of(known[rid]) != stat]
+    gone = [
+        rid
+        for rid, row in known.items()
+        if rid not in files and (row["state"] != "running" or not (root / rid).is_dir())
+    ]
+    if not stale and not gone:
+        return 0
+    with Transaction(conn):
+        for run_id in gone:
+            conn.execute("DELETE FROM runs WHERE run_id = ?", (run_id,))
+        for run_id in stale:
+            ingest_files(conn, root, run_id)
+    return len(stale) + len(gone)
+
+
+def _stat_of(row: sqlite3.Row) -> tuple[int, int]:
+    return (row["source_mtime_ns"], row["source_size"])
+
+
+def _summary_files(root: Path) -> dict[str, tuple[int, int]]:
+    if not root.is_dir():
+        return {}
+    found = {}
+    with os.scandir(root) as entries:
+        for entry in entries:
+            if entry.name.startswith("bench_") and entry.name.endswith(".json") and entry.is_file():
+                stat = entry.stat()
+                found[entry.name[:-5]] = (stat.st_mtime_ns, stat.st_size)
+    return found
+
+
+def ingest_files(conn: sqlite3.Connection, root: Path, run_id: str) -> None:
+    """(Re)index one run from its summary file and checkpoint, inside the caller's transaction."""
+    path = root / f"{run_id}.json"
+    try:
+        stat = path.stat()
+        summary = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        log.warning("results_db_skipped_run", path=str(path), reason=str(exc))
+        return
+    if not isinstance(summary, dict) or summary.get("run_id") != run_id:
+        log.warning("results_db_skipped_run", path=str(path), reason="not a run summary")
+        return
+    ingest(conn, summary, read_checkpoint(root / run_id / "samples.jsonl"), stat=(stat.st_mtime_ns, stat.st_size))
+
+
+def ingest(
+    conn: sqlite3.Connection,
+    summary: Mapping[str, Any],
+    samples: Iterable[Mapping[str, Any]],
+    *,
+    stat: tuple[int, int] | None = None,
+) -> None:
+    """Replace one run's rows with ``summary`` (a summary file's data) and its samples (checkpoint lines)."""
+    run_id = summary["run_id"]
+    conn.execute("DELETE FROM runs WHERE run_id = ?", (run_id,))
+    sample_rows = [row for sample in samples for row in sample_rows_of(run_id, sample)]
+    rates = [r[13] for r in sample_rows if r[13] is not None]
+    row = run_row(summary, state="complete" if summary.get("complete", True) else "incomplete")
+    row.update(
+        tokens_per_second=sum(rates) / len(rates) if rates else None,
+        source_mtime_ns=stat[0] if stat else None,
+        source_size=stat[1] if stat else None,
+    )
+    insert_row(conn, "runs", row)
+    benchmark = row["benchmark"]
+    results = summary.get("results") or []
+    conn.executemany(
+        "INSERT OR REPLACE INTO run_problems VALUES (?, ?, ?, ?, ?)",
+        [(run_id, r["problem_id"], r.get("n", 0), r.get("passed", 0), _json(r.get("statuses"))) for r in results],
+    )
+    upsert_problems(conn, benchmark, ((r["problem_id"], r.get("attributes") or {}) for r in results))
+    conn.executemany(INSERT_SAMPLE, sample_rows)
+
+
+def run_row(summary: Mapping[str, Any], *, state: str) -> dict[str, Any]:
+    """The ``runs`` columns of a summary (or of a started run's config and metadata, without results)."""
+    config = summary.get("config") or {}
+    metadata = summary.get("metadata") or {}
+    backend = metadata.get("backend") or {}
+    params = config.get("params") or {}
+    numbers = summary.get("summary") or {}
+    return {
+        "run_id": summary["run_id"],
+        "benchmark": config.get("benchmark") or "?",
+        "model": model_name(config, metadata),
+        "model_path": config.get("model"),
+        "backend": config.get("backend"),
+        "quantization": backend.get("quantization"),
+        "gpu_layers": backend.get("gpu_layers"),
+        "prompt_style": metadata.get("prompt_style") or config.get("prompt_style"),
+        "mode": summary.get("mode"),
+        "state": state,
+        "start_time": summary.get("start_time"),
+        "end_time": summary.get("end_time"),
+        "duration_s": summary.get("duration_seconds"),
+        "n_samples": config.get("n_samples"),
+        "temperature": params.get("temperature"),
+        "max_tokens": params.get("max_tokens"),
+        "seed": params.get("seed"),
+        "total_problems": numbers.get("total_problems"),
+        "total_samples": numbers.get("total_samples"),
+        "successes": numbers.get("successes"),
+        "pass_at_1": (numbers.get("pass_at_k") or {}).get("pass@1"),
+        "prompt_tokens": numbers.get("prompt_tokens"),
+        "completion_tokens": numbers.get("completion_tokens"),
+        "total_cost": numbers.get("total_cost"),
+        "config": json.dumps(config),
+        "metadata": json.dumps(metadata),
+        "summary": json.dumps(numbers) if numbers else None,
+    }
+
+
+def model_name(config: Mapping[str, Any], metadata: Mapping[str, Any]) -> str:
+    """What a run's model is called: the backend's own name for it, else the configured model or backend."""
+    return (metadata.get("backend") or {}).get("model_name") or config.get("model") or config.get("backend") or "?"
+
+
+def sample_rows_of(run_id: str, sample: Mapping[str, Any]) -> Iterator[tuple[Any, ...]]:
+    """One ``samples`` row per attempt of a checkpoint line."""
+    attempts = sample.get("attempts") or []
+    for number, attempt in enumerate(attempts):
+        completion = attempt.get("completion") or {}
+        verdict = attempt.get("verdict") or {}
+        status = verdict.get("status", "error")
+        yield (
+            run_id,
+            sample["problem_id"],
+            sample.get("sample_index", 0),
+            number,
+            int(number == len(attempts) - 1),
+            status,
+            int(status == "passed"),
+            verdict.get("tests_passed"),
+            verdict.get("tests_total"),
+            completion.get("prompt_tokens"),
+            completion.get("completion_tokens"),
+            completion.get("duration_s"),
+            completion.get("time_to_first_token_s"),
+            completion.get("tokens_per_second"),
+            verdict.get("duration_s"),
+            completion.get("cost"),
+            completion.get("finish_reason"),
+            completion.get("error"),
+            verdict.get("detail"),
+            attempt.get("feedback"),
+            attempt.get("program"),
+            completion.get("text"),
+        )
+
+
+def upsert_problems(
+    conn: sqlite3.Connection, benchmark: str, problems: Iterable[tuple[str, Mapping[str, Any]]]
+) -> None:
+    """Record problems' attributes; only new or changed rows are written (a rebuild sees each problem per run)."""
+    known = dict(conn.execute("SELECT problem_id, attributes FROM problems WHERE benchmark = ?", (benchmark,)))
+    rows = []
+    for pid, attributes in problems:
+        text = _json(attributes)
+        if known.get(pid) != text:
+            rows.append((benchmark, pid, *(_text(attributes.get(f)) for f in FACETS), text))
+    conn.executemany("INSERT OR REPLACE INTO problems VALUES (?, ?, ?, ?, ?, ?)", rows)
+
+
+_JSON_TEXT: dict[tuple[tuple[str, Any], ...], str] = {}
+
+
+def _json(mapping: Mapping[str, Any] | None) -> str:
+    """Small flat mappings as JSON text; a rebuild meets the same few thousand of them again and again."""
+    key = tuple(sorted((mapping or {}).items()))
+    try:
+        text = _JSON_TEXT.get(key)
+    except TypeError:  # a value that cannot be hashed (a nested attribute)
+        return json.dumps(dict(mapping or {}))
+    if text is None:
+        if len(_JSON_TEXT) > 100_000:
+            _JSON_TEXT.clear()
+        text = _JSON_TEXT[key] = json.dumps(dict(mapping or {}))
+    return text
+
+
+def _text(value: Any) -> str | None:
+    return None if value in (None, "") else str(value)
+
+
+def insert_row(conn: sqlite3.Connection, table: str, row: Mapping[str, Any]) -> None:
+    names = ", ".join(row)
+    conn.execute(f"INSERT OR REPLACE INTO {table} ({names}) VALUES ({', '.join('?' * len(row))})", tuple(row.values()))
+
+
+def read_checkpoint(path: Path) -> list[dict[str, Any]]:
+    """A checkpoint's samples as plain data, read-only: a torn last line (a run writing now) is skipped."""
+    try:
+        raw = path.read_bytes()
+    except OSError:
+        return []
+    samples: dict[tuple[str, int], dict[str, Any]] = {}
+    for line in raw.split(b"\n"):
+        if not line.strip():
+            continue
+        try:
+            data = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(data, dict) and "problem_id" in data:
+            samples[(data["problem_id"], data.get("sample_index", 0))] = data
+    return list(samples.values())
+
+
+__all__ = ["DB_NAME", "DB_SCHEMA", "connect", "ingest", "open_db", "read_checkpoint", "rebuild", "sync"]

@@ -1,0 +1,322 @@
+"""One optimization run: its tasks in order, each optimized on train/validation, then scored on test.
+
+Files, under ``<results-dir>/``:
+
+- ``<run_id>/run.json``: the manifest and its expanded tasks (what ``--resume`` reloads);
+- ``<run_id>/checkpoint.json``: every task's status (pending, running, done, failed);
+- ``<run_id>/cache.jsonl``: every model reply, keyed by what determines it;
+- ``<run_id>/tasks/<task_id>.json``: one finished task's result;
+- ``<run_id>.json``: the run summary, with the table ranking optimizers.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+import time
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import attrs
+import structlog
+
+from bench_runner import BadInput
+from bench_runner_core.convert import structure, unstructure, write_json_atomic
+from bench_runner_optimizers.datasets import SPLITS, Example
+from bench_runner_optimizers.harness import BudgetExhausted, Candidate, Harness
+from bench_runner_optimizers.manifest import TaskSpec
+from bench_runner_optimizers.models import Models
+from bench_runner_optimizers.rollouts import Cache, ModelCalls, Usage
+from bench_runner_optimizers.stats import Interval, bootstrap
+
+log = structlog.get_logger()
+SCHEMA_VERSION = 1
+STATUSES = ("pending", "running", "done", "failed")
+RUN_ID = re.compile(r"opt_[0-9a-f]{8}_\d{8}_\d{6}")
+
+
+def new_run_id() -> str:
+    return f"opt_{secrets.token_hex(4)}_{datetime.now(UTC):%Y%m%d_%H%M%S}"
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+@attrs.frozen(kw_only=True)
+class TaskResult:
+    """A finished optimization: ``tasks/<task_id>.json``."""
+
+    task: TaskSpec
+    status: str
+    stop_reason: str
+    splits: Mapping[str, int]
+    metric: str
+    baseline: Candidate
+    best: Candidate
+    baseline_validation: float | None
+    best_validation: float | None
+    baseline_test: Interval
+    optimized_test: Interval
+    gain: Interval
+    #: per test item: [baseline score, optimized score]
+    test_scores: Mapping[str, tuple[float, float]]
+    trials: int
+    rollouts: int
+    proposer_tokens: int
+    usage: Mapping[str, Usage]
+    test_usage: Usage
+    cost: float
+    duration_s: float
+    history: tuple[Mapping[str, Any], ...]
+    error: str = ""
+    schema_version: int = SCHEMA_VERSION
+
+
+class RunFiles:
+    """The files of one optimization run."""
+
+    def __init__(self, results_dir: str | Path, run_id: str) -> None:
+        self.root = Path(results_dir)
+        self.run_id = run_id
+        self.dir = self.root / run_id
+
+    @property
+    def summary(self) -> Path:
+        return self.root / f"{self.run_id}.json"
+
+    def create(self, manifest: Mapping[str, Any], tasks: Sequence[TaskSpec]) -> None:
+        self.dir.mkdir(parents=True, exist_ok=False)
+        write_json_atomic(
+            self.dir / "run.json",
+            {
+                "schema_version": SCHEMA_VERSION,
+                "run_id": self.run_id,
+                "start_time": now_iso(),
+                "manifest": dict(manifest),
+                "tasks": [unstructure(t) for t in tasks],
+            },
+        )
+        self.write_checkpoint({t.id: {"status": "pending"} for t in tasks})
+
+    def load(self) -> tuple[dict[str, Any], list[TaskSpec]]:
+        if not RUN_ID.fullmatch(self.run_id):
+            raise BadInput(
+                f"{self.run_id!r} is not an optimization run id", "see `bench_runner optimize results --list-runs`"
+            )
+        try:
+            data = json.loads((self.dir / "run.json").read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise BadInput(
+                f"no optimization run {self.run_id} in {self.root}",
+                "check the id with `bench_runner optimize results --list-runs`, or pass its --results-dir",
+            ) from None
+        except (OSError, ValueError) as exc:
+            raise BadInput(f"cannot read {self.dir / 'run.json'}: {exc}", "start a new run") from None
+        tasks = [structure(t, TaskSpec, what=str(self.dir / "run.json")) for t in data["tasks"]]
+        return data, tasks
+
+    def checkpoint(self) -> dict[str, dict[str, Any]]:
+        try:
+            return json.loads((self.dir / "checkpoint.json").read_text(encoding="utf-8"))["tasks"]
+        except (OSError, ValueError, KeyError):
+            return {}
+
+    def write_checkpoint(self, tasks: Mapping[str, Mapping[str, Any]]) -> None:
+        write_json_atomic(
+            self.dir / "checkpoint.json",
+            {"schema_version": SCHEMA_VERSION, "run_id": self.run_id, "updated": now_iso(), "tasks": dict(tasks)},
+        )
+
+    def task_path(self, task_id: str) -> Path:
+        return self.dir / "tasks" / f"{task_id}.json"
+
+    def results(self) -> list[dict[str, Any]]:
+        folder = self.dir / "tasks"
+        return (
+            [json.loads(p.read_text(encoding="utf-8")) for p in sorted(folder.glob("*.json"))]
+            if folder.is_dir()
+            else []
+        )
+
+
+class OptimizeRun:
+    """Runs the tasks of a run that are not done (``only`` limits which), checkpointing each."""
+
+    def __init__(self, *, kernel: Any, files: RunFiles, manifest: Mapping[str, Any], tasks: Sequence[TaskSpec]) -> None:
+        self.kernel = kernel
+        self.files = files
+        self.manifest = manifest
+        self.tasks = list(tasks)
+        self.optimizers = optimizer_registry(kernel.pm)
+        self.models = Models(kernel)
+        self._datasets: dict[str, Any] = {}
+        self._check_names()
+
+    def _check_names(self) -> None:
+        # A misspelled name fails the command before any file is written or model loaded.
+        from bench_runner_optimizers.datasets import ALIASES, LOADERS
+
+        registry = self.kernel.registry
+        benchmarks = {*registry.items["benchmark"], *registry.aliases["benchmark"]}
+        for task in self.tasks:
+            if task.optimizer not in self.optimizers:
+                known = ", ".join(sorted(self.optimizers))
+                raise BadInput(
+                    f"unknown optimizer {task.optimizer!r} (known: {known})", "pick one or install its plugin"
+                )
+            if ALIASES.get(task.dataset, task.dataset) not in LOADERS and task.dataset not in benchmarks:
+                known = ", ".join(sorted({*LOADERS, *registry.items["benchmark"]}))
+                raise BadInput(
+                    f"unknown dataset {task.dataset!r} (known: {known})", "pick one, or install the benchmark's plugin"
+                )
+
+    def execute(
+        self, *, statuses: Sequence[str] = ("pending", "running"), progress: Callable[[str], None] = print
+    ) -> dict[str, Any]:
+        checkpoint = self.files.checkpoint()
+        todo = [t for t in self.tasks if checkpoint.get(t.id, {}).get("status", "pending") in statuses]
+        cache = Cache(self.files.dir / "cache.jsonl")
+        try:
+            for task in todo:
+                checkpoint[task.id] = {"status": "running", "started": now_iso()}
+                self.files.write_checkpoint(checkpoint)
+                progress(f"[{task.id}] optimizing")
+                try:
+                    result = self._run_task(task, cache)
+                except BadInput as exc:
+                    checkpoint[task.id] = {"status": "failed", "error": str(exc), "finished": now_iso()}
+                    self.files.write_checkpoint(checkpoint)
+                    progress(f"[{task.id}] failed: {exc}")
+                    log.warning("task_failed", task=task.id, error=str(exc))
+                    continue
+                write_json_atomic(self.files.task_path(task.id), unstructure(result))
+                checkpoint[task.id] = {"status": "done", "stop_reason": result.stop_reason, "finished": now_iso()}
+                self.files.write_checkpoint(checkpoint)
+                progress(
+                    f"[{task.id}] {result.stop_reason}: test {result.baseline_test.mean:.3f} -> "
+                    f"{result.optimized_test.mean:.3f} ({result.rollouts} rollouts, {result.duration_s:.1f}s)"
+                )
+        finally:
+            self.models.close()
+            for dataset in self._datasets.values():
+                dataset.close()
+        from bench_runner_optimizers.results import summarize
+
+        summary = summarize(self.files, self.manifest, self.tasks)
+        write_json_atomic(self.files.summary, summary)
+        return summary
+
+    def _dataset(self, name: str, task: TaskSpec) -> Any:
+        if name not in self._datasets:
+            self._datasets[name] = open_dataset(self.kernel, name, self.manifest, task)
+        return self._datasets[name]
+
+    def _run_task(self, task: TaskSpec, cache: Cache) -> TaskResult:
+        started = time.monotonic()
+        dataset = self._dataset(task.dataset, task)
+        examples = {role: _take(dataset.splits[task.sources[role]], task.counts[role]) for role in SPLITS}
+        for role in ("train", "validation", "test"):
+            if not examples[role]:
+                raise BadInput(f"{task.dataset}: no {role} examples", "check the data dir and the split counts")
+        model = self.models.get(task.model, task.model_parameters, benchmark=task.dataset)
+        proposer_model = (
+            self.models.get(task.proposer_model, task.model_parameters, benchmark=task.dataset)
+            if task.proposer_model
+            else model
+        )
+        workers = int(self.manifest.get("max_concurrent", 1))
+        calls = ModelCalls(model=model, dataset=dataset, cache=cache, max_concurrent=workers)
+        proposer = ModelCalls(model=proposer_model, dataset=dataset, cache=cache, max_concurrent=1)
+        baseline = Candidate(instruction=dataset.instruction)
+        harness = Harness(
+            rollouts=calls,
+            proposer=proposer,
+            train=examples["train"],
+            validation=examples["validation"],
+            baseline=baseline,
+            budget=task.budget,
+            seed=task.seed,
+            task_description=f"{task.dataset} ({dataset.metric}). Baseline prompt: {dataset.instruction}",
+            params=task.prompt_params,
+        )
+        optimizer = self.optimizers[task.optimizer](**task.optimizer_params)
+        try:
+            optimizer.optimize(harness)
+        except BudgetExhausted as exc:
+            log.info("budget_exhausted", task=task.id, reason=str(exc))
+        # An optimizer that caught the stop and returned (gepa does) still stopped for that reason.
+        stop_reason = harness.exhausted.reason if harness.exhausted else "completed"
+        # The test split is scored only here, after the optimizer has returned.
+        test_calls = ModelCalls(model=model, dataset=dataset, cache=cache, max_concurrent=workers)
+        base_scores = test_calls.evaluate(baseline, examples["test"], ())
+        best = harness.best
+        best_scores = test_calls.evaluate(best, examples["test"], harness.demo_messages(best))
+        test_usage = Usage()
+        for evaluation in (*base_scores.values(), *(best_scores.values() if best != baseline else ())):
+            test_usage.add(evaluation.usage)
+        pairs = {e.id: (base_scores[e.id].score, best_scores[e.id].score) for e in examples["test"]}
+        usage = harness.usage
+        return TaskResult(
+            task=task,
+            status="done",
+            stop_reason=stop_reason,
+            splits={role: len(examples[role]) for role in SPLITS},
+            metric=dataset.metric,
+            baseline=baseline,
+            best=best,
+            baseline_validation=harness.trials.get(baseline.key),
+            best_validation=harness.best_score,
+            baseline_test=bootstrap([[b for b, _ in pairs.values()]]),
+            optimized_test=bootstrap([[o for _, o in pairs.values()]]),
+            gain=bootstrap([[o - b for b, o in pairs.values()]]),
+            test_scores=pairs,
+            trials=len(harness.trials),
+            rollouts=usage["task"].calls,
+            proposer_tokens=usage["proposer"].tokens,
+            usage=usage,
+            test_usage=test_usage,
+            cost=round(usage["task"].cost + usage["proposer"].cost + test_usage.cost, 6),
+            duration_s=round(time.monotonic() - started, 3),
+            history=tuple(harness.history),
+        )
+
+
+def _take(examples: Sequence[Example], count: int) -> list[Example]:
+    return list(examples[:count])
+
+
+def open_dataset(kernel: Any, name: str, manifest: Mapping[str, Any], task: TaskSpec) -> Any:
+    """A text dataset by name, or any installed benchmark plugin's problems as a code dataset."""
+    from bench_runner_optimizers.datasets import ALIASES, LOADERS, load_text_dataset
+
+    if ALIASES.get(name, name) in LOADERS:
+        return load_text_dataset(name, manifest.get("data_dir"))
+    from bench_runner_optimizers.code_tasks import CodeDataset
+
+    settings = {"benchmark": name, **dict(task.model_parameters)}
+    config = kernel.config(settings, f"the dataset {name!r}")  # an alias becomes the benchmark's name
+    benchmark = kernel.registry.get("benchmark", config.benchmark).factory(config)
+    return CodeDataset(name=name, benchmark=benchmark, problems=benchmark.load_problems(), workers=config.workers)
+
+
+def optimizer_registry(pm: Any) -> dict[str, Callable[..., Any]]:
+    """Every optimizer registered through ``bench_runner_register_optimizers``."""
+    found: dict[str, Callable[..., Any]] = {}
+    owners: dict[str, str] = {}
+    for impl in pm.hook.bench_runner_register_optimizers.get_hookimpls():
+        plugin = pm.get_name(impl.plugin) or repr(impl.plugin)
+
+        def register(name: str, factory: Callable[..., Any], *, description: str = "", _plugin: str = plugin) -> None:
+            if name in found:
+                raise BadInput(
+                    f"optimizer {name!r} is registered by both {owners[name]} and {_plugin}",
+                    f"uninstall one, or disable it with --disable-plugin {_plugin}",
+                )
+            found[name], owners[name] = factory, _plugin
+
+        impl.function(register=register)
+    return found
