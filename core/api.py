@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 import attrs
 
 from bench_runner_core.records import (
+    Attempt,
     Completion,
     GenerationRequest,
     Problem,
@@ -125,6 +126,23 @@ class Benchmark(Protocol):
 
 
 @runtime_checkable
+class GivesFeedback(Protocol):
+    """The optional ``Benchmark`` method ``feedback``, used by the iterative modes.
+
+    A benchmark without it still runs them: the model is then told the
+    verdict's status and detail.
+    """
+
+    def feedback(self, problem: Problem, program: str, verdict: Verdict) -> str:
+        """What to tell the model about a failed ``program``, as its benchmark's self-repair setup would.
+
+        Shows only what a solver may see (public tests, the program's own
+        traceback), never hidden test data. Called from grading threads.
+        """
+        ...
+
+
+@runtime_checkable
 class Backend(Protocol):
     """A source of completions. ``start`` does the heavy work (load, spawn, connect).
 
@@ -181,7 +199,12 @@ class Engine(Protocol):
     """Schedules generation and grading of a run's pending samples."""
 
     def execute(self, job: RunJob) -> None:
-        """Generate, parse and grade every item of ``job.pending``, calling ``job.finished`` per sample."""
+        """Generate, parse and grade every item of ``job.pending``, calling ``job.finished`` per sample.
+
+        Attempts go through :mod:`bench_runner_core.attempts` (the iterative
+        modes' loop); ``job.attempted`` is called, from the engine's calling
+        thread, for each failed attempt that another follows.
+        """
         ...
 
 
@@ -226,6 +249,10 @@ class RunJob:
     style: PromptStyle
     finished: Callable[[SampleResult], None]
     should_stop: Callable[[], bool]
+    #: a sample failed an attempt and gets another: its attempts so far (``complete=False``)
+    attempted: Callable[[SampleResult], None] = lambda sample: None
+    #: (problem id, sample index) -> attempts a resumed run already made for that pending sample
+    resumed: Mapping[tuple[str, int], tuple[Attempt, ...]] = attrs.field(factory=dict)
 
 
 BenchmarkFactory = Callable[[RunConfig], Benchmark]

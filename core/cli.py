@@ -38,6 +38,13 @@ def _common_options() -> list[click.Option]:
             type=click.Choice(["completion", "chat"]),
             help="default: chat if the model has a chat template",
         ),
+        o(
+            ["--mode"],
+            type=click.Choice(["zero-shot", "iterative", "comparative"]),
+            help="zero-shot: one attempt; iterative: retry with feedback; comparative: both, compared"
+            "  [default: zero-shot]",
+        ),
+        o(["--max-iterations"], type=int, help="attempts per sample at most (iterative modes)  [default: 10]"),
         o(["--workers"], type=int, help="sandbox worker processes  [default: CPU count]"),
         o(["--engine"], help="scheduling engine  [default: local]"),
         o(["--sink", "sinks"], multiple=True, help="result sinks to use (repeatable)  [default: all default sinks]"),

@@ -65,7 +65,29 @@ def _score_lines(summary: RunSummary) -> str:
         lines.append(f"  by {facet}: " + "  ".join(f"{g}={v:.3f}" for g, v in groups.items()))
     statuses = ", ".join(f"{k} {v}" for k, v in sorted(s.statuses.items()))
     lines.append(f"  verdicts: {statuses}")
+    if summary.mode != "zero-shot":
+        at_most = summary.config.max_iterations
+        lines.append(f"  {summary.mode}: {s.avg_iterations:.2f} attempts per sample on average (at most {at_most})")
+    if summary.zero_shot and summary.iterative and summary.comparison:
+        lines.extend(_comparison_table(summary))
     return "\n".join(lines)
+
+
+def _comparison_table(summary: RunSummary) -> list[str]:
+    assert summary.zero_shot and summary.iterative and summary.comparison
+    c = summary.comparison
+    rows = [f"  {'mode':<12} {'success':<18} {'avg cost':>10} {'avg iterations':>15}"]
+    for name, mode in (("zero-shot", summary.zero_shot.summary), ("iterative", summary.iterative.summary)):
+        rate = f"{mode.successes}/{mode.total_problems} ({mode.success_rate:.1%})"
+        rows.append(f"  {name:<12} {rate:<18} {mode.avg_cost:>10.4f} {mode.avg_iterations:>15.2f}")
+    low, high = c.success_rate_improvement_ci95
+    gain = f"{c.success_rate_improvement * 100:+.1f} pts"
+    rows.append(f"  {'improvement':<12} {gain:<18} {c.cost_difference:>+10.4f} {c.iteration_difference:>+15.2f}")
+    rows.append(
+        f"  improvement 95% CI {low * 100:+.1f} to {high * 100:+.1f} pts; exact McNemar p={c.mcnemar_p_value:.4g} "
+        f"({c.fixed} fixed, {c.broken} broken)"
+    )
+    return rows
 
 
 __all__ = ["run_command"]

@@ -133,6 +133,16 @@ def bench_runner_run_started(run: RunInfo) -> None:
 
 
 @hookspec
+def bench_runner_attempt_finished(run: RunInfo, sample: SampleResult) -> None:
+    """An attempt of a sample failed and another follows (iterative modes).
+
+    ``sample`` holds the attempts so far, the last with the feedback the next
+    attempt gets; ``sample.complete`` is false. Called from the kernel's thread,
+    before the sample is checkpointed as unfinished.
+    """
+
+
+@hookspec
 def bench_runner_sample_finished(run: RunInfo, sample: SampleResult) -> None:
     """A sample is graded and checkpointed. Called from the kernel's thread, in finish order."""
 

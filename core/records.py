@@ -15,6 +15,8 @@ SCHEMA_VERSION = 1
 
 PromptStyle = Literal["completion", "chat"]
 Status = Literal["passed", "failed", "timeout", "error", "resource_limit"]
+Mode = Literal["zero-shot", "iterative", "comparative"]
+MODES: tuple[str, ...] = ("zero-shot", "iterative", "comparative")
 STATUSES: tuple[str, ...] = ("passed", "failed", "timeout", "error", "resource_limit")
 
 
@@ -132,21 +134,31 @@ class Verdict:
 
 @attrs.frozen(kw_only=True)
 class Attempt:
-    """One generate-parse-grade round of a sample (iterative modes make several)."""
+    """One generate-parse-grade round of a sample (iterative modes make several).
+
+    ``feedback`` is what the model was told about this attempt's failure before
+    the next attempt (empty when no attempt followed).
+    """
 
     completion: Completion
     program: str
     verdict: Verdict
+    feedback: str = ""
 
 
 @attrs.frozen(kw_only=True)
 class SampleResult:
-    """One finished sample: a line of the ``samples.jsonl`` checkpoint."""
+    """One sample: a line of the ``samples.jsonl`` checkpoint.
+
+    ``complete`` is false for a sample between attempts (iterative modes): its
+    line records the attempts made so far, so a resumed run goes on from there.
+    """
 
     problem_id: str
     sample_index: int
     attempts: tuple[Attempt, ...]
     attributes: Mapping[str, str] = attrs.field(factory=dict, converter=_frozen_mapping)
+    complete: bool = True
 
     @property
     def final(self) -> Attempt:
@@ -169,6 +181,10 @@ class RunConfig:
     limit: int | None = None
     problems: tuple[str, ...] = ()
     prompt_style: PromptStyle | None = None
+    #: zero-shot: one attempt; iterative: retry with feedback; comparative: iterative, scored both ways
+    mode: Mode = attrs.field(default="zero-shot", validator=attrs.validators.in_(MODES))
+    #: attempts per sample at most in the iterative modes
+    max_iterations: int = attrs.field(default=10, validator=attrs.validators.gt(0))
     workers: int | None = None
     engine: str = "local"
     sinks: tuple[str, ...] = ()
@@ -195,11 +211,55 @@ class RunInfo:
 
 @attrs.frozen(kw_only=True)
 class ProblemResult:
+    """One problem's outcome. ``success``: a sample passed; ``iterations`` and ``cost``: over its samples."""
+
     problem_id: str
     n: int
     passed: int
+    success: bool = False
+    iterations: int = 0
+    cost: float = 0.0
     attributes: Mapping[str, str] = attrs.field(factory=dict, converter=_frozen_mapping)
     statuses: Mapping[str, int] = attrs.field(factory=dict, converter=_frozen_mapping)
+
+
+@attrs.frozen(kw_only=True)
+class ModeSummary:
+    """A mode's aggregates over problems (a problem succeeds if one of its samples passed)."""
+
+    total_problems: int
+    successes: int
+    success_rate: float
+    total_cost: float
+    avg_cost: float
+    avg_iterations: float
+
+
+@attrs.frozen(kw_only=True)
+class ModeResults:
+    """One mode's view of a comparative run: per-problem results and their aggregates."""
+
+    results: tuple[ProblemResult, ...]
+    summary: ModeSummary
+
+
+@attrs.frozen(kw_only=True)
+class Comparison:
+    """Iterative minus zero-shot over the same problems, with paired statistics.
+
+    ``success_rate_improvement_ci95`` is Newcombe's hybrid score interval for a
+    paired difference of proportions; ``mcnemar_p_value`` the exact (binomial)
+    McNemar test over problems whose outcome changed: ``fixed`` (failed
+    zero-shot, passed iterative) and ``broken`` (the reverse).
+    """
+
+    success_rate_improvement: float
+    success_rate_improvement_ci95: tuple[float, float]
+    mcnemar_p_value: float
+    fixed: int
+    broken: int
+    cost_difference: float
+    iteration_difference: float
 
 
 @attrs.frozen(kw_only=True)
@@ -235,4 +295,8 @@ class RunSummary:
     results: tuple[ProblemResult, ...]
     summary: Summary
     complete: bool = True
+    #: comparative runs only: the same samples scored at their first attempt and at their last
+    zero_shot: ModeResults | None = None
+    iterative: ModeResults | None = None
+    comparison: Comparison | None = None
     schema_version: int = SCHEMA_VERSION

@@ -14,9 +14,9 @@ import structlog
 
 from bench_runner_core.api import Backend, BadInput, Benchmark, Engine, PlacesWork, PlansSamples, RunJob, Sink
 from bench_runner_core.manager import plugin_versions
-from bench_runner_core.records import Problem, RunConfig, RunInfo, RunSummary, SampleResult
+from bench_runner_core.records import Attempt, Problem, RunConfig, RunInfo, RunSummary, SampleResult
 from bench_runner_core.registry import Registry
-from bench_runner_core.scoring import summarize
+from bench_runner_core.scoring import compare_modes, summarize
 from bench_runner_core.selection import select_problems
 from bench_runner_core.store import RunStore, new_run_id, now_iso
 
@@ -79,6 +79,8 @@ class Run:
     sinks: list[Sink] = attrs.field(factory=list)
     sandbox: Any = None
     _per_problem: Mapping[str, int] = attrs.field(factory=dict)
+    #: attempts already made by samples a resumed run left unfinished
+    _unfinished: dict[tuple[str, int], tuple[Attempt, ...]] = attrs.field(factory=dict)
     _started: float = attrs.field(factory=time.monotonic)
 
     def stop(self) -> None:
@@ -120,7 +122,12 @@ class Run:
             raise BadInput("no problems selected", "check --problems, --limit and the benchmark's filters")
         done: dict[tuple[str, int], SampleResult] = {}
         if self.resumed:
-            done = {(s.problem_id, s.sample_index): s for s in self.store.read_samples(self.run_id)}
+            for sample in self.store.read_checkpoint(self.run_id):
+                key = (sample.problem_id, sample.sample_index)
+                if sample.complete:
+                    done[key] = sample
+                else:  # killed between attempts: the sample goes on at its next attempt
+                    self._unfinished[key] = sample.attempts
         else:
             self.store.create(self.run_id, config, self.start_time)
         self.pending = [(p, i) for p in self.problems for i in range(self._per_problem[p.id]) if (p.id, i) not in done]
@@ -169,6 +176,9 @@ class Run:
             self.samples.append(sample)
             self._emit("sample_finished", run=info, sample=sample)
 
+        def attempted(sample: SampleResult) -> None:
+            self._emit("attempt_finished", run=info, sample=sample)
+
         try:
             self.engine.execute(
                 RunJob(
@@ -180,6 +190,8 @@ class Run:
                     style=info.metadata["prompt_style"],
                     finished=finished,
                     should_stop=lambda: self.stopped,
+                    attempted=attempted,
+                    resumed=self._unfinished,
                 )
             )
         except BadInput as exc:  # the backend gave up mid-run: keep what was done and say how to finish
@@ -199,9 +211,13 @@ class Run:
         assert self.info is not None and self.benchmark is not None
         config = self.config
         results, numbers = summarize(self.problems, self.samples)
+        modes: dict[str, Any] = {}
+        if config.mode == "comparative":
+            zero_shot, iterative, comparison = compare_modes(self.problems, self.samples)
+            modes = {"zero_shot": zero_shot, "iterative": iterative, "comparison": comparison}
         summary = RunSummary(
             run_id=self.run_id,
-            mode="zero-shot",
+            mode=config.mode,
             start_time=self.start_time,
             end_time=now_iso(),
             duration_seconds=round(time.monotonic() - self._started, 3),
@@ -210,6 +226,7 @@ class Run:
             results=results,
             summary=numbers,
             complete=len(self.samples) == self.info.total_samples,
+            **modes,
         )
         self._emit("run_finished", run=self.info, summary=summary)
         if failure is not None:

@@ -5,7 +5,18 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 
-from bench_runner_core.records import Problem, ProblemResult, SampleResult, Summary
+import attrs
+
+from bench_runner_core.records import (
+    Comparison,
+    ModeResults,
+    ModeSummary,
+    Problem,
+    ProblemResult,
+    SampleResult,
+    Summary,
+)
+from bench_runner_core.stats import mcnemar_exact, paired_difference_ci
 
 KS = (1, 5, 10, 100)
 
@@ -41,11 +52,15 @@ def problem_results(problems: Sequence[Problem], samples: Iterable[SampleResult]
         mine = by_problem.get(problem.id, [])
         if not mine:
             continue
+        passed = sum(s.verdict.passed for s in mine)
         out.append(
             ProblemResult(
                 problem_id=problem.id,
                 n=len(mine),
-                passed=sum(s.verdict.passed for s in mine),
+                passed=passed,
+                success=passed > 0,
+                iterations=sum(len(s.attempts) for s in mine),
+                cost=sum(_cost(s) for s in mine),
                 attributes=problem.attributes,
                 statuses=Counter(s.verdict.status for s in mine),
             )
@@ -77,7 +92,7 @@ def summarize(
             value: mean_pass_at_k((r.n, r.passed) for r in group).get("pass@1", 0.0)
             for value, group in sorted(groups.items())
         }
-    costs = [s.final.completion.cost for s in samples if s.final.completion.cost is not None]
+    costs = [_cost(s) for s in samples]
     successes = sum(s.verdict.passed for s in samples)
     return results, Summary(
         total_problems=len(results),
@@ -93,4 +108,53 @@ def summarize(
         avg_iterations=sum(len(s.attempts) for s in samples) / len(samples) if samples else 0.0,
         prompt_tokens=sum(a.completion.prompt_tokens or 0 for s in samples for a in s.attempts),
         completion_tokens=sum(a.completion.completion_tokens or 0 for s in samples for a in s.attempts),
+    )
+
+
+def _cost(sample: SampleResult) -> float:
+    """What all of a sample's attempts cost (0 where the backend reports no cost)."""
+    return sum(a.completion.cost or 0.0 for a in sample.attempts)
+
+
+def mode_results(problems: Sequence[Problem], samples: Sequence[SampleResult]) -> ModeResults:
+    """Per-problem results and their aggregates over problems (a problem succeeds if a sample passed)."""
+    results = problem_results(problems, samples)
+    n = len(results)
+    successes = sum(r.success for r in results)
+    total_cost = sum(r.cost for r in results)
+    return ModeResults(
+        results=results,
+        summary=ModeSummary(
+            total_problems=n,
+            successes=successes,
+            success_rate=successes / n if n else 0.0,
+            total_cost=total_cost,
+            avg_cost=total_cost / n if n else 0.0,
+            avg_iterations=sum(r.iterations for r in results) / n if n else 0.0,
+        ),
+    )
+
+
+def compare_modes(
+    problems: Sequence[Problem], samples: Sequence[SampleResult]
+) -> tuple[ModeResults, ModeResults, Comparison]:
+    """Zero-shot (every sample's first attempt) against iterative (all attempts) on the same samples."""
+    zero = mode_results(problems, [attrs.evolve(s, attempts=s.attempts[:1]) for s in samples])
+    iterative = mode_results(problems, samples)
+    before = {r.problem_id: r.success for r in zero.results}
+    pairs = Counter((before[r.problem_id], r.success) for r in iterative.results)
+    both, fixed, broken, neither = pairs[True, True], pairs[False, True], pairs[True, False], pairs[False, False]
+    z, i = zero.summary, iterative.summary
+    return (
+        zero,
+        iterative,
+        Comparison(
+            success_rate_improvement=i.success_rate - z.success_rate,
+            success_rate_improvement_ci95=paired_difference_ci(both, fixed, broken, neither),
+            mcnemar_p_value=mcnemar_exact(fixed, broken),
+            fixed=fixed,
+            broken=broken,
+            cost_difference=i.avg_cost - z.avg_cost,
+            iteration_difference=i.avg_iterations - z.avg_iterations,
+        ),
     )

@@ -89,7 +89,7 @@ class RunStore:
         return structure(data.get("config"), RunConfig, what=str(path)), data.get("start_time", "")
 
     def append_sample(self, run_id: str, sample: SampleResult) -> None:
-        """Append one finished sample and fsync it: this line is the checkpoint."""
+        """Append one sample (finished, or between attempts) and fsync it: this line is the checkpoint."""
         line = json.dumps({"schema_version": SCHEMA_VERSION, **unstructure(sample)}, ensure_ascii=False, allow_nan=True)
         fd = os.open(self.run_dir(run_id) / CHECKPOINT, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         try:
@@ -99,7 +99,12 @@ class RunStore:
             os.close(fd)
 
     def read_samples(self, run_id: str) -> list[SampleResult]:
-        """Every checkpointed sample; a torn last line (a crash mid-write) is dropped."""
+        """Every finished sample of the checkpoint."""
+        return [s for s in self.read_checkpoint(run_id) if s.complete]
+
+    def read_checkpoint(self, run_id: str) -> list[SampleResult]:
+        """The latest line of every sample: finished ones, and unfinished ones (``complete=False``) holding
+        the attempts made so far. A torn last line (a crash mid-write) is dropped."""
         path = self.run_dir(run_id) / CHECKPOINT
         if not path.exists():
             return []
@@ -119,6 +124,7 @@ class RunStore:
                 ) from None
             data.pop("schema_version", None)
             sample = structure(data, SampleResult, what=f"{path} line {number}")
+            # lines come in the order they were made: a later line of a sample supersedes its earlier ones
             samples[(sample.problem_id, sample.sample_index)] = sample
         else:
             if lines[-1]:  # a whole record whose newline was lost: end the line before appending more

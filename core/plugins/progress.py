@@ -19,6 +19,8 @@ class Progress:
         self.done = run.restored
         self.passed = run.restored_passed
         self.fresh = 0
+        #: failed attempts that got another try (iterative modes)
+        self.repairs = 0
         self.started = time.monotonic()
         self.tty = sys.stderr.isatty()
         self.last_log = 0.0
@@ -30,17 +32,26 @@ class Progress:
         elapsed = time.monotonic() - self.started
         eta = elapsed / self.fresh * (self.total - self.done)
         rate = self.passed / self.done
+        repairs = f" repairs {self.repairs}" if self.repairs else ""
         if self.tty:
             width = 30
             filled = int(width * self.done / max(1, self.total))
             bar = "#" * filled + "-" * (width - filled)
             sys.stderr.write(
-                f"\r[{bar}] {self.done}/{self.total} pass {rate:6.1%} eta {_clock(eta)} ({sample.problem_id})\x1b[K"
+                f"\r[{bar}] {self.done}/{self.total} pass {rate:6.1%}{repairs} "
+                f"eta {_clock(eta)} ({sample.problem_id})\x1b[K"
             )
             sys.stderr.flush()
         elif elapsed - self.last_log >= 2.0 or self.done == self.total:
             self.last_log = elapsed
-            log.info("progress", done=self.done, total=self.total, pass_rate=round(rate, 4), eta_s=round(eta, 1))
+            log.info(
+                "progress",
+                done=self.done,
+                total=self.total,
+                pass_rate=round(rate, 4),
+                repairs=self.repairs,
+                eta_s=round(eta, 1),
+            )
 
     def close(self) -> None:
         if self.tty:
@@ -60,6 +71,13 @@ _runs: dict[str, Progress] = {}
 @hookimpl
 def bench_runner_run_started(run: RunInfo) -> None:
     _runs[run.run_id] = Progress(run)
+
+
+@hookimpl
+def bench_runner_attempt_finished(run: RunInfo, sample: SampleResult) -> None:
+    progress = _runs.get(run.run_id)
+    if progress is not None:
+        progress.repairs += 1
 
 
 @hookimpl

@@ -21,6 +21,11 @@ class ReplayBackend:
 
     def __init__(self, config: RunConfig, benchmark: Benchmark) -> None:
         path = config.options.get("samples")
+        if config.mode != "zero-shot":
+            raise BadInput(
+                f"--mode {config.mode} needs a model to ask again, and --samples only replays completions",
+                "grade a samples file with --mode zero-shot (the default), or pass --model",
+            )
         if not path:
             raise BadInput("the replay backend needs a samples file", "pass --samples FILE")
         if not Path(path).exists():

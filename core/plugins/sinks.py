@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from bench_runner_core.convert import unstructure
 from bench_runner_core.hookspecs import hookimpl
 from bench_runner_core.records import RunConfig, RunInfo, RunSummary, SampleResult
 from bench_runner_core.registry import SinkRegistrar
@@ -12,10 +13,14 @@ from bench_runner_core.store import RunStore, append_history
 
 
 class CheckpointSink:
-    """``<results-dir>/<run_id>/samples.jsonl``: one fsynced line per finished sample."""
+    """``<results-dir>/<run_id>/samples.jsonl``: one fsynced line per finished sample, and per failed
+    attempt that another follows (so ``--resume`` goes on at the next attempt)."""
 
     def __init__(self, config: RunConfig) -> None:
         self.store = RunStore(config.results_dir)
+
+    def attempt_finished(self, run: RunInfo, sample: SampleResult) -> None:
+        self.store.append_sample(run.run_id, sample)
 
     def sample_finished(self, run: RunInfo, sample: SampleResult) -> None:
         self.store.append_sample(run.run_id, sample)
@@ -55,11 +60,14 @@ def history_entry(summary: RunSummary) -> dict[str, Any]:
         "n_samples": summary.config.n_samples,
         "prompt_style": summary.metadata.get("prompt_style"),
         "seed": summary.config.params.seed,
+        "mode": summary.config.mode,
+        "max_iterations": summary.config.max_iterations,
     }
-    return {
+    entry: dict[str, Any] = {
         "run_id": summary.run_id,
         "timestamp": summary.end_time,
         "benchmark": summary.config.benchmark,
+        "mode": summary.mode,
         "model": backend.get("model_name") or summary.config.model or summary.config.backend,
         "config": config,
         "results": {
@@ -72,8 +80,12 @@ def history_entry(summary: RunSummary) -> dict[str, Any]:
             "difficulty_scores": dict(s.breakdowns.get("difficulty", {})),
             "breakdowns": {k: dict(v) for k, v in s.breakdowns.items()},
             "failed_tasks": [r.problem_id for r in summary.results if r.passed == 0],
+            "avg_iterations": s.avg_iterations,
         },
     }
+    if summary.comparison is not None:
+        entry["comparison"] = unstructure(summary.comparison)
+    return entry
 
 
 @hookimpl

@@ -99,3 +99,36 @@ def test_a_malformed_history_file_is_refused_not_overwritten(tmp_path: Path) -> 
     with pytest.raises(BadInput, match="not valid JSON"):
         append_history(path, {"run_id": "x"})
     assert path.read_text() == "{not json"
+
+
+def test_unfinished_samples_keep_their_attempts_and_a_later_line_supersedes(tmp_path: Path) -> None:
+    store = RunStore(tmp_path)
+    run_id = "bench_0123abcd_20260101_000000"
+    store.create(run_id, RunConfig(benchmark="echo", backend="scripted", mode="iterative"), "now")
+    failed = Attempt(completion=Completion(text="t"), program="p", verdict=Verdict(status="failed"), feedback="no")
+    store.append_sample(run_id, SampleResult(problem_id="a", sample_index=0, attempts=(failed,), complete=False))
+    store.append_sample(run_id, SampleResult(problem_id="b", sample_index=0, attempts=(failed,), complete=False))
+    store.append_sample(run_id, SampleResult(problem_id="a", sample_index=0, attempts=(failed, *sample("a").attempts)))
+    with open(tmp_path / run_id / "samples.jsonl", "ab") as f:
+        f.write(b'{"problem_id": "b", "sample_index": 0, "attem')  # killed while checkpointing b's second attempt
+    lines = {s.problem_id: s for s in store.read_checkpoint(run_id)}
+    assert lines["a"].complete and len(lines["a"].attempts) == 2
+    assert not lines["b"].complete and lines["b"].attempts == (failed,)
+    assert [s.problem_id for s in store.read_samples(run_id)] == ["a"]
+    assert (tmp_path / run_id / "samples.jsonl").read_bytes().endswith(b"\n")
+
+
+def test_a_checkpoint_written_before_attempts_were_checkpointed_still_loads(tmp_path: Path) -> None:
+    store = RunStore(tmp_path)
+    run_id = "bench_0123abcd_20260101_000000"
+    store.create(run_id, RunConfig(benchmark="echo", backend="scripted"), "now")
+    old = {
+        "schema_version": 1,
+        "problem_id": "a",
+        "sample_index": 0,
+        "attempts": [{"completion": {"text": "t"}, "program": "p", "verdict": {"status": "passed"}}],
+        "attributes": {},
+    }
+    (tmp_path / run_id / "samples.jsonl").write_text(json.dumps(old) + "\n")
+    (loaded,) = store.read_samples(run_id)
+    assert loaded.complete and loaded.attempts[0].feedback == "" and loaded.verdict.passed

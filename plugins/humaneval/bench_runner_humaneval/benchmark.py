@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -173,6 +174,10 @@ class HumanEval:
             limits=Limits(timeout_s=inputs.budget_s + _STARTUP_SLACK_S),
         )
 
+    def feedback(self, problem: Problem, program: str, verdict: Verdict) -> str:
+        """The failing test (its assertion, expected and actual value where known), or the error."""
+        return feedback_for(problem, verdict)
+
     def read_samples(self, path: str) -> SamplesFile:
         """An official samples file (``task_id`` + ``completion``), or EvalPlus's ``solution`` variant."""
         kind, by_task = data.read_samples_rows(path)
@@ -208,6 +213,28 @@ class HumanEval:
         """Write the official ``<samples>_results.jsonl`` shape: task_id, completion, passed, result."""
         prompts = {problem.id: problem.data["prompt"] for problem in problems}
         data.write_results([r for r in results if r.problem_id in prompts], prompts, path, tracks=self.plus)
+
+
+_ASSERTION = re.compile(r"failed: (?P<test>.*?)(?: \(expected (?P<expected>.*), got (?P<actual>.*)\))?$", re.S)
+
+
+def feedback_for(problem: Problem, verdict: Verdict) -> str:
+    """What a HumanEval self-repair turn tells the model: the failed test, or what went wrong."""
+    detail = re.sub(r" \(checker line \d+\)$", "", verdict.detail.strip())
+    if verdict.status == "failed":
+        text = detail.removeprefix("wrong answer: ").replace(f"{problem.id}: ", "", 1)
+        found = _ASSERTION.search(text)
+        if found is None:
+            return f"The function failed a test: {text}"
+        lines = [f"The function failed this test:\n{found['test']}"]
+        if found["expected"] is not None:
+            lines.append(f"Expected: {found['expected']}\nActual: {found['actual']}")
+        return "\n".join(lines)
+    if verdict.status == "timeout":
+        return f"The function did not finish in time ({detail})."
+    if verdict.status == "resource_limit":
+        return f"The function exceeded a resource limit: {detail}."
+    return f"The function raised an error:\n{detail}"
 
 
 def _prelude(prompt: str) -> str:

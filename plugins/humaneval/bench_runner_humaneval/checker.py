@@ -17,6 +17,7 @@ data, so ``==`` below compares built-in values only.
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import functools
 import io
@@ -97,8 +98,41 @@ def _assertion_text(exc: AssertionError) -> str:
         return "assertion failed"
     lines = _SOURCES.get(tb.tb_frame.f_code.co_filename, [])
     if 0 < tb.tb_lineno <= len(lines):
-        return f"failed: {lines[tb.tb_lineno - 1].strip()[:300]}"
+        line = lines[tb.tb_lineno - 1].strip()
+        return f"failed: {line[:300]}{_expected_actual(line, tb.tb_frame)}"
     return f"assertion failed at line {tb.tb_lineno} of the test"
+
+
+_SHOWN = 200
+
+
+def _expected_actual(line: str, frame: types.FrameType) -> str:
+    """`` (expected X, got Y)`` for a failed ``assert call == value`` line, by evaluating both sides again
+    in the failing test's frame (the program's answer arrives as plain data); empty when unknown."""
+    try:
+        test = ast.parse(line).body[0]
+    except (SyntaxError, IndexError):  # an assertion spread over several lines
+        return ""
+    if not isinstance(test, ast.Assert):
+        return ""
+    check = test.test
+    if not (isinstance(check, ast.Compare) and len(check.ops) == 1 and isinstance(check.ops[0], ast.Eq | ast.Is)):
+        return ""
+    from bench_runner_core.sandbox.remote import OutputLimit, ProgramTimeout
+
+    try:
+        actual, expected = (
+            eval(compile(ast.Expression(side), "<assertion>", "eval"), frame.f_globals, dict(frame.f_locals))
+            for side in (check.left, check.comparators[0])
+        )
+    except (Exception, ProgramTimeout, OutputLimit):  # the second call failed: the verdict stands, untold
+        return ""
+    return f" (expected {_short_repr(expected)}, got {_short_repr(actual)})"
+
+
+def _short_repr(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= _SHOWN else text[:_SHOWN] + "..."
 
 
 def check_outputs(

@@ -8,7 +8,7 @@ from typing import Any
 import structlog
 
 from bench_runner import BadInput, Completion, Problem, Prompt, RunConfig, SampleResult, SamplesFile, Sandbox, Verdict
-from bench_runner_lcb import data, grading, prompts, samples
+from bench_runner_lcb import data, feedback, grading, prompts, samples
 from bench_runner_parsers.code import extract_code
 
 log = structlog.get_logger()
@@ -76,6 +76,10 @@ class LiveCodeBench:
 
     def grade(self, problem: Problem, program: str, sandbox: Sandbox) -> Verdict:
         return grading.grade(problem, program, sandbox, self.test_timeout_s)
+
+    def feedback(self, problem: Problem, program: str, verdict: Verdict) -> str:
+        """lcb_runner's self-repair message for a failed program, from public tests only."""
+        return feedback.feedback(problem, verdict)
 
     def read_samples(self, path: str) -> SamplesFile:
         return samples.read_samples(path)

@@ -62,6 +62,18 @@ def _loads(text: str) -> Any:
             sys.set_int_max_str_digits(old)
 
 
+def _numbered(index: int, method: Any, args: list[Any]) -> Any:
+    # The failing test's number goes into the verdict, so feedback can tell a public test from a hidden one.
+    from bench_runner_core.sandbox.remote import ProgramError, ProgramTimeout, program_error
+
+    try:
+        return method(*args)
+    except ProgramError as exc:
+        raise program_error(exc.type_name, f"test {index}: {exc.message}", exc.traceback_tail) from None
+    except ProgramTimeout as exc:
+        raise ProgramTimeout(f"test {index}: {exc}" if str(exc) else f"test {index}: out of time") from None
+
+
 def check_functional(
     program: Any,
     *,
@@ -92,7 +104,7 @@ def check_functional(
     for index, (arguments, expected_text) in enumerate(zip(inputs, outputs, strict=True)):
         args = [_loads(line) for line in arguments.split("\n")]
         expected = _loads(expected_text)
-        got = method(*args)
+        got = _numbered(index, method, args)
         if type(got) is tuple:
             got = list(got)
         shown = f"{func_name}{_short(tuple(args))}"

@@ -17,6 +17,9 @@ _RUNTIME_ERROR = (-4, "Runtime Error")
 def read_samples(path: str) -> SamplesFile:
     """A JSON list of ``{"question_id", "code_list"}`` (extra keys, as in eval_all files, are ignored).
 
+    lcb_runner's code generation and self-repair outputs (``Scenario.selfrepair_*.json`` and its
+    ``_eval_all.json``) both have this shape.
+
     The code is graded as it stands, like lcb_runner's custom evaluator does;
     the style ``completion`` tells the parser there is no chat reply to dig in.
     """
@@ -33,6 +36,9 @@ def read_samples(path: str) -> SamplesFile:
     completions: dict[str, list[str]] = {}
     for index, row in enumerate(rows):
         code_list = row.get("code_list") if isinstance(row, dict) else None
+        if isinstance(code_list, list):
+            # lcb_runner's self-repair runs keep a repaired sample as the one-element list its model call returned
+            code_list = [c[0] if isinstance(c, list) and len(c) == 1 else c for c in code_list]
         if (
             not isinstance(row, dict)
             or "question_id" not in row

@@ -113,3 +113,29 @@ def test_human_eval_is_an_alias_of_humaneval(bench: Bench, tmp_path: Path) -> No
     assert summary["summary"]["successes"] == 2
     listed = bench("plugins", env=humaneval_env(tmp_path))
     assert "benchmark:humaneval (alias human_eval)" in listed.stdout
+
+
+@pytest.mark.parametrize("model", ["tiny_gguf", "tiny_chat_gguf"])
+def test_a_tiny_model_runs_iteratively(
+    bench: Bench, tmp_path: Path, request: pytest.FixtureRequest, model: str
+) -> None:
+    gguf = request.getfixturevalue(model)
+    result = bench(
+        "--benchmark", "humaneval", "--model", str(gguf), "--limit", "2", "--max-tokens", "12",
+        "--mode", "iterative", "--max-iterations", "2", "--json",
+        env=humaneval_env(tmp_path), timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout)
+    assert summary["mode"] == "iterative" and summary["config"]["max_iterations"] == 2
+    assert [r["iterations"] for r in summary["results"]] == [2, 2]
+    run_dir = tmp_path / "benchmark_results" / summary["run_id"]
+    records = [json.loads(line) for line in (run_dir / "samples.jsonl").read_text().splitlines()]
+    assert sum(not r["complete"] for r in records) == 2 and sum(r["complete"] for r in records) == 2
+    prompts = read_problems()
+    for record in (r for r in records if r["complete"]):
+        first, second = record["attempts"]
+        assert first["feedback"].startswith("The function") and second["feedback"] == ""
+        # the repair is parsed like a first attempt: a program that starts with the problem's prompt
+        assert second["program"].startswith(prompts[record["problem_id"]]["prompt"])
+        assert second["completion"]["prompt_tokens"] > first["completion"]["prompt_tokens"]

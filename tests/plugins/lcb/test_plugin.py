@@ -136,3 +136,51 @@ def test_cli_refuses_a_bad_release_in_one_line(shared_data: Path, tmp_path: Path
     )  # fmt: skip
     assert done.returncode == 2
     assert "unknown release version" in done.stderr
+
+
+def test_cli_grades_lcb_runner_self_repair_output_like_other_samples(shared_data: Path, tmp_path: Path) -> None:
+    outputs = json.loads((shared_data / "lcb" / "model_outputs" / O1_MINI).read_text())
+    chosen = [r for r in outputs if r["question_id"] in ("1873_A", "abc301_a")]
+    # Scenario.selfrepair_1_0.2.json: the problem's fields, output_list and code_list; a repaired sample as [code]
+    repaired = [{**r, "output_list": [[r["output_list"][0]]], "code_list": [[r["code_list"][0]]]} for r in chosen]
+    samples = tmp_path / "Scenario.selfrepair_1_0.2.json"
+    samples.write_text(json.dumps(repaired))
+    done = _run(
+        tmp_path,
+        "--benchmark", "lcb",
+        "--samples", str(samples),
+        "--problems-file", str(shared_data / "lcb" / "code_generation_lite"),
+        "--release-version", "release_v1",
+        "--json",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    results = {r["problem_id"]: r for r in json.loads(done.stdout)["results"]}
+    assert {q: r["success"] for q, r in results.items()} == {r["question_id"]: r["graded_list"][0] for r in chosen}
+
+
+@pytest.mark.slow
+def test_cli_runs_a_tiny_chat_model_iteratively(shared_data: Path, tmp_path: Path, tiny_chat_gguf: Path) -> None:
+    done = _run(
+        tmp_path,
+        "--benchmark", "lcb",
+        "--model", str(tiny_chat_gguf),
+        "--limit", "2",
+        "--max-tokens", "8",
+        "--mode", "iterative",
+        "--max-iterations", "2",
+        "--problems-file", str(shared_data / "lcb" / "code_generation_lite"),
+        "--release-version", "release_v1",
+        "--json",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    summary = json.loads(done.stdout)
+    assert summary["mode"] == "iterative" and summary["summary"]["avg_iterations"] == 2.0
+    run_dir = tmp_path / "benchmark_results" / summary["run_id"]
+    finals = [json.loads(line) for line in (run_dir / "samples.jsonl").read_text().splitlines()]
+    finals = [line for line in finals if line["complete"]]
+    assert len(finals) == 2
+    for sample in finals:
+        first, second = sample["attempts"]
+        # a random model writes no working code: lcb_runner's words (or, with no code at all, a wrong answer)
+        assert first["feedback"].startswith("The above code is incorrect")
+        assert second["completion"]["prompt_tokens"] > first["completion"]["prompt_tokens"]
