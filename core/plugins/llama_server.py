@@ -13,6 +13,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import structlog
+
 from bench_runner_core.api import BadInput, Option
 from bench_runner_core.hookspecs import hookimpl
 from bench_runner_core.plugins import _common, _compat, _cpu_probe
@@ -20,6 +22,8 @@ from bench_runner_core.plugins._http import Client, Transient
 from bench_runner_core.plugins._server_process import ServerProcess, free_port
 from bench_runner_core.plugins.gguf_meta import GGUFInfo
 from bench_runner_core.records import PromptStyle, RunConfig
+
+log = structlog.get_logger()
 
 GROUP = "llama_server backend"
 OPTIONS = (
@@ -30,7 +34,14 @@ OPTIONS = (
         help="a llama-server binary to run (default: llama-cpp-python's bundled server)",
         group=GROUP,
     ),
-    Option(name="parallel", type="int", default=1, help="requests sent to the server at once", group=GROUP),
+    Option(
+        name="parallel",
+        type="int",
+        default=1,
+        help="requests sent to the server at once (decoded together by llama-server's slots; "
+        "the bundled server takes them one at a time)",
+        group=GROUP,
+    ),
     Option(
         name="server_timeout", type="float", default=120.0, help="seconds to wait for the server to start", group=GROUP
     ),
@@ -68,6 +79,14 @@ class LlamaServerBackend(_compat.CompatBackend):
             command += ["-t", str(threads)]
             command += ["--chat-template", chat_format] if chat_format else []
             return command, Path(found).name
+        if self.concurrency > 1:
+            log.warning(
+                "llama_server_one_request_at_a_time",
+                parallel=self.concurrency,
+                reason="llama-cpp-python's bundled server decodes one request at a time",
+                fix="pass --server-bin llama-server (llama.cpp's own server batches requests), "
+                "or use the llama_cpp backend, which batches in-process",
+            )
         if _cpu_probe.extra_buffers_work(path, info.quantization):
             command = [sys.executable, "-m", "llama_cpp.server", "--model", str(path)]
         else:
