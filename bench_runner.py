@@ -38,12 +38,14 @@ from bench_runner_core.api import (  # noqa: E402
     Benchmark,
     Engine,
     Option,
+    PlansSamples,
     RunJob,
     SamplesFile,
     Sandbox,
     Sink,
 )
 from bench_runner_core.hookspecs import hookimpl  # noqa: E402
+from bench_runner_core.kernel import Kernel  # noqa: E402
 from bench_runner_core.records import (  # noqa: E402
     Attempt,
     Completion,
@@ -52,30 +54,50 @@ from bench_runner_core.records import (  # noqa: E402
     Message,
     Problem,
     Prompt,
+    PromptStyle,
     RunConfig,
     RunInfo,
     RunSummary,
     SampleResult,
     Verdict,
 )
+from bench_runner_core.registry import (  # noqa: E402
+    BackendRegistrar,
+    BenchmarkRegistrar,
+    CommandRegistrar,
+    EngineRegistrar,
+    OptionRegistrar,
+    SinkRegistrar,
+)
 from bench_runner_core.sandbox.jobs import CheckJob, Limits, StdioCase, StdioJob  # noqa: E402
+from bench_runner_core.sandbox.remote import NotPlainData, ProgramError  # noqa: E402
 from bench_runner_parsers.code import extract_code, extract_function, fenced_blocks, strip_thinking  # noqa: E402
 
 __all__ = [
     "Attempt",
     "Backend",
+    "BackendRegistrar",
     "BadInput",
     "Benchmark",
+    "BenchmarkRegistrar",
     "CheckJob",
+    "CommandRegistrar",
     "Completion",
     "Engine",
+    "EngineRegistrar",
     "GenerationParams",
     "GenerationRequest",
+    "Kernel",
     "Limits",
     "Message",
+    "NotPlainData",
     "Option",
+    "OptionRegistrar",
+    "PlansSamples",
     "Problem",
+    "ProgramError",
     "Prompt",
+    "PromptStyle",
     "RunConfig",
     "RunInfo",
     "RunJob",
@@ -84,6 +106,7 @@ __all__ = [
     "SamplesFile",
     "Sandbox",
     "Sink",
+    "SinkRegistrar",
     "StdioCase",
     "StdioJob",
     "Verdict",

@@ -37,7 +37,6 @@ from bench_runner_core.plugins.gguf_meta import read_gguf
 from bench_runner_core.plugins.llama_cpp import LlamaCppBackend
 from bench_runner_core.records import GenerationParams, GenerationRequest, Prompt, RunConfig
 
-SEQUENCES = (1, 2, 4, 8)
 RUN = ("--benchmark", "humaneval", "--limit", "4", "-n", "8", "--temperature", "0.8", "--max-tokens", "128")
 
 
@@ -95,7 +94,8 @@ def decode_alone(args: argparse.Namespace) -> None:
         assert all(c.error is None for c in done), [c.error for c in done if c.error]
         return took, sum(c.completion_tokens or 0 for c in done)
 
-    sides: list[tuple[str, object]] = [("raw", run_raw)] + [(str(s), lambda s=s: run_backend(s)) for s in SEQUENCES]
+    sides: list[tuple[str, object]] = [("raw", run_raw)]
+    sides += [(str(s), lambda s=s: run_backend(s)) for s in args.sequences]
     totals = {name: [0.0, 0] for name, _ in sides}
     for round_ in range(args.rounds):
         for name, fn in sides[round_ % len(sides) :] + sides[: round_ % len(sides)]:
@@ -172,6 +172,7 @@ def main() -> int:
     parser.add_argument("--temperature", type=float, default=0.8)
     parser.add_argument("--ctx-size", type=int, default=4096)
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--sequences", type=int, nargs="+", default=[1, 2, 4, 8])
     parser.add_argument("--skip-decode", action="store_true", help="only the whole runs")
     parser.add_argument("--skip-runs", action="store_true", help="only decoding alone")
     args = parser.parse_args()

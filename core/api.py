@@ -126,7 +126,12 @@ class Benchmark(Protocol):
 
 @runtime_checkable
 class Backend(Protocol):
-    """A source of completions. ``start`` does the heavy work (load, spawn, connect)."""
+    """A source of completions. ``start`` does the heavy work (load, spawn, connect).
+
+    Optional: a backend that decides itself which problems run and how many
+    samples each gets (``replay`` grades what a samples file holds) also
+    implements :class:`PlansSamples`.
+    """
 
     #: how many ``generate`` calls may run at once
     concurrency: int
@@ -149,6 +154,18 @@ class Backend(Protocol):
 
 
 @runtime_checkable
+class PlansSamples(Protocol):
+    """The optional ``Backend`` method ``planned_samples``."""
+
+    def planned_samples(self, problems: Sequence[Problem]) -> Mapping[str, int] | None:
+        """Problem id -> samples to run, for the selected ``problems``; ``None`` leaves it to ``--n-samples``.
+
+        Called once, before ``start``. Problems left out (or mapped to 0) do not run.
+        """
+        ...
+
+
+@runtime_checkable
 class Sink(Protocol):
     """Where results go. Called from one thread, in order."""
 
@@ -166,6 +183,35 @@ class Engine(Protocol):
     def execute(self, job: RunJob) -> None:
         """Generate, parse and grade every item of ``job.pending``, calling ``job.finished`` per sample."""
         ...
+
+
+@runtime_checkable
+class PlacesWork(Protocol):
+    """Optional ``Engine`` methods: the engine decides where generation and grading run (a cluster).
+
+    Without them the kernel starts the backend in its own process and grades in
+    a local :class:`SandboxPool`. An engine that implements them returns stand-ins
+    with the same contracts, so the rest of the run (checkpoint, sinks, resume)
+    stays on the calling machine and does not change.
+    """
+
+    def place_backend(self, backend: Backend, make: Callable[[], Backend]) -> Backend:
+        """The backend the run generates with. ``make()`` builds a fresh, unstarted copy wherever it is called."""
+        ...
+
+    def place_sandbox(self) -> PlacedSandbox:
+        """The sandbox the run grades with."""
+        ...
+
+
+@runtime_checkable
+class PlacedSandbox(Sandbox, Protocol):
+    """A sandbox a run owns: what protections were in force, and ``close()`` at the end."""
+
+    @property
+    def protections(self) -> Mapping[str, Any]: ...
+
+    def close(self) -> None: ...
 
 
 @attrs.frozen(kw_only=True)

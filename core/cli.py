@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import os
-import signal
 import sys
 from typing import Any
 
 import click
 
 from bench_runner_core.api import BadInput, Option
+from bench_runner_core.kernel import Kernel
 from bench_runner_core.logs import configure_logging
-from bench_runner_core.manager import Registry, make_plugin_manager
+from bench_runner_core.manager import make_plugin_manager
+from bench_runner_core.registry import Registry
 
 CLICK_TYPES: dict[str, Any] = {"str": str, "int": int, "float": float, "path": click.Path(dir_okay=True)}
 
@@ -90,7 +90,7 @@ class _Group(click.Group):
 
 
 def build_cli(registry: Registry) -> click.Group:
-    from bench_runner_core import commands
+    from bench_runner_core.commands import run_command
 
     plugin_options = {name: opt for name, (opt, _) in registry.options.items()}
     params: list[click.Parameter] = _common_options()
@@ -105,10 +105,10 @@ def build_cli(registry: Registry) -> click.Group:
 
     @click.pass_context
     def root(ctx: click.Context, **values: Any) -> None:
-        ctx.obj = registry
+        ctx.obj = Kernel(registry=registry)
         configure_logging(values["verbose"], json_lines=values["log_json"])
         if ctx.invoked_subcommand is None:
-            commands.run_command(ctx, registry, values, plugin_options)
+            run_command(ctx, ctx.obj, values)
 
     group = _Group(
         name="bench_runner",
@@ -120,8 +120,8 @@ def build_cli(registry: Registry) -> click.Group:
         "  bench_runner --benchmark humaneval --model model.gguf --gpu-layers 99",
         context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110},
     )
-    for command in commands.SUBCOMMANDS:
-        group.add_command(command)
+    for reg in registry.items["command"].values():
+        group.add_command(reg.factory(), name=reg.name)
     return group
 
 
@@ -161,18 +161,4 @@ def run_cli(argv: list[str] | None = None) -> None:
         fail("interrupted", 130)
 
 
-def install_interrupt_handler(stop: Any) -> None:
-    """First Ctrl-C: finish in-flight samples and stop. Second: leave at once (the checkpoint is intact)."""
-
-    def handler(signum: int, frame: Any) -> None:
-        if getattr(handler, "seen", False):
-            os._exit(130)
-        handler.seen = True  # type: ignore[attr-defined]
-        click.echo("\nbench_runner: stopping after the samples in flight (Ctrl-C again to quit now)", err=True)
-        stop()
-
-    signal.signal(signal.SIGINT, handler)
-    signal.signal(signal.SIGTERM, handler)
-
-
-__all__ = ["build_cli", "install_interrupt_handler", "run_cli"]
+__all__ = ["build_cli", "run_cli"]

@@ -1,39 +1,66 @@
 """Every hook bench_runner calls, grouped by lifecycle phase.
 
 Each hook is called with keyword arguments. Registration hooks receive a
-``register`` callback so the kernel decides about names and collisions; they
-must be cheap: no model load, network call or file scan.
+typed registrar (``bench_runner_core.registry``), called like a function, so
+the kernel decides about names and collisions and a misspelled keyword fails
+at once. Registration must be cheap: no model load, network call or file scan.
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pluggy
 
 from bench_runner_core.records import RunInfo, RunSummary, SampleResult
+
+if TYPE_CHECKING:
+    from bench_runner_core.registry import (
+        BackendRegistrar,
+        BenchmarkRegistrar,
+        CommandRegistrar,
+        EngineRegistrar,
+        OptionRegistrar,
+        SinkRegistrar,
+    )
 
 PROJECT = "bench_runner"
 hookspec = pluggy.HookspecMarker(PROJECT)
 hookimpl = pluggy.HookimplMarker(PROJECT)
 
 
+# --- plugin setup: called when a plugin registers ---------------------------
+
+
+@hookspec(historic=True)
+def bench_runner_add_hookspecs(pluginmanager: pluggy.PluginManager) -> None:
+    """Add a plugin's own hooks: call ``pluginmanager.add_hookspecs(module_or_class)``.
+
+    Historic: called for every plugin as it registers, whatever the order, so
+    other plugins may implement the new hooks. The plugin calls them later
+    through ``kernel.pm.hook``.
+    """
+
+
 # --- registration: called once per process, when the CLI is built ---------
 
 
 @hookspec
-def bench_runner_register_benchmarks(register) -> None:  # type: ignore[no-untyped-def]
+def bench_runner_register_benchmarks(register: BenchmarkRegistrar) -> None:
     """Register benchmarks.
 
-    Call ``register(name, factory, description="")`` once per benchmark.
-    ``factory(config: RunConfig) -> Benchmark`` is called only when a run uses
-    the benchmark. Returns nothing; a name registered twice is an error.
+    Call ``register(name, factory, *, description="", aliases=())`` once per
+    benchmark. ``factory(config: RunConfig) -> Benchmark`` is called only when
+    a run uses the benchmark; ``aliases`` are other names that select it. A
+    name registered twice is an error.
     """
 
 
 @hookspec
-def bench_runner_register_backends(register) -> None:  # type: ignore[no-untyped-def]
+def bench_runner_register_backends(register: BackendRegistrar) -> None:
     """Register model backends.
 
-    Call ``register(name, factory, description="", handles=None, fallback=False)``.
+    Call ``register(name, factory, *, description="", handles=None, fallback=False)``.
     ``factory(config: RunConfig, benchmark: Benchmark) -> Backend`` is called
     only when a run uses the backend; import heavy libraries there, not at
     module level. When no ``--backend`` is given, the one backend whose
@@ -44,31 +71,42 @@ def bench_runner_register_backends(register) -> None:  # type: ignore[no-untyped
 
 
 @hookspec
-def bench_runner_register_sinks(register) -> None:  # type: ignore[no-untyped-def]
+def bench_runner_register_sinks(register: SinkRegistrar) -> None:
     """Register result sinks.
 
-    Call ``register(name, factory, description="", default=True)``.
+    Call ``register(name, factory, *, description="", default=True)``.
     ``factory(config: RunConfig) -> Sink``. Default sinks run unless
     ``--sink`` names others.
     """
 
 
 @hookspec
-def bench_runner_register_engines(register) -> None:  # type: ignore[no-untyped-def]
+def bench_runner_register_engines(register: EngineRegistrar) -> None:
     """Register engines, which schedule generation and grading.
 
-    Call ``register(name, factory, description="")``;
+    Call ``register(name, factory, *, description="")``;
     ``factory(config: RunConfig) -> Engine``.
     """
 
 
 @hookspec
-def bench_runner_register_options(register) -> None:  # type: ignore[no-untyped-def]
-    """Add command-line options to ``bench_runner``.
+def bench_runner_register_options(register: OptionRegistrar) -> None:
+    """Add command-line options to the run form of ``bench_runner``.
 
     Call ``register(Option(...))``. The value lands in ``RunConfig.options``
     under ``option.name``. Two plugins may declare the same option only with
     the same type.
+    """
+
+
+@hookspec
+def bench_runner_register_commands(register: CommandRegistrar) -> None:
+    """Add subcommands: ``bench_runner NAME ...``.
+
+    Call ``register(command)`` with a ``click.Command`` or ``click.Group``,
+    named by ``command.name``. Inside it, ``click.pass_obj`` gives the
+    ``Kernel`` (plugin manager, registry, config building, runs). Import heavy
+    modules inside the command's function, not at registration.
     """
 
 

@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import importlib
 import os
-from collections.abc import Callable, Iterable
-from typing import Any
+from collections.abc import Iterable
 
-import attrs
 import pluggy
 
 from bench_runner_core import hookspecs
-from bench_runner_core.api import BadInput, Option
+from bench_runner_core.api import BadInput
+from bench_runner_core.registry import Registry
 
 #: the built-in plugins, loaded by module name; blockable like any other plugin
 DEFAULT_PLUGINS: tuple[str, ...] = (
     "bench_runner_core.plugins.local_engine",
+    "bench_runner_core.plugins.ray_engine",
     "bench_runner_core.plugins.sinks",
     "bench_runner_core.plugins.progress",
     "bench_runner_core.plugins.replay",
@@ -23,6 +23,9 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "bench_runner_core.plugins.llama_server",
     "bench_runner_core.plugins.openai",
     "bench_runner_core.plugins.ollama",
+    "bench_runner_core.plugins.run_commands",
+    "bench_runner_core.plugins.plugins_command",
+    "bench_runner_core.plugins.models",
 )
 
 #: comma-separated plugin names never to load (like ``--disable-plugin``)
@@ -31,90 +34,6 @@ DISABLE_ENV = "BENCH_RUNNER_DISABLE_PLUGINS"
 LOAD_ENV = "BENCH_RUNNER_LOAD_PLUGINS"
 #: comma-separated module names to load as plugins without installing them (plugin development, tests)
 MODULES_ENV = "BENCH_RUNNER_PLUGINS"
-
-
-@attrs.frozen(kw_only=True)
-class Registration:
-    """One thing a plugin registered: a benchmark, backend, sink or engine."""
-
-    kind: str
-    name: str
-    factory: Callable[..., Any]
-    plugin: str
-    description: str = ""
-    extra: dict[str, Any] = attrs.field(factory=dict)
-
-
-class Registry:
-    """What every plugin registered, by kind and name. Built once per process."""
-
-    KINDS = ("benchmark", "backend", "sink", "engine")
-
-    def __init__(self, pm: pluggy.PluginManager) -> None:
-        self.pm = pm
-        self.items: dict[str, dict[str, Registration]] = {kind: {} for kind in self.KINDS}
-        self.options: dict[str, tuple[Option, str]] = {}
-        self._collect()
-
-    def _collect(self) -> None:
-        hooks = {
-            "benchmark": "bench_runner_register_benchmarks",
-            "backend": "bench_runner_register_backends",
-            "sink": "bench_runner_register_sinks",
-            "engine": "bench_runner_register_engines",
-        }
-        for kind, hook in hooks.items():
-            for impl in getattr(self.pm.hook, hook).get_hookimpls():
-                impl.function(register=self._registrar(kind, self.plugin_name(impl.plugin)))
-        for impl in self.pm.hook.bench_runner_register_options.get_hookimpls():
-            owner = self.plugin_name(impl.plugin)
-            impl.function(register=lambda option, _owner=owner: self._add_option(option, _owner))
-
-    def plugin_name(self, plugin: object) -> str:
-        return self.pm.get_name(plugin) or getattr(plugin, "__name__", repr(plugin))
-
-    def _registrar(self, kind: str, plugin: str) -> Callable[..., None]:
-        def register(name: str, factory: Callable[..., Any], description: str = "", **extra: Any) -> None:
-            taken = self.items[kind].get(name)
-            if taken is not None:
-                raise BadInput(
-                    f"{kind} {name!r} is registered by both {taken.plugin} and {plugin}",
-                    f"uninstall one, or disable it with --disable-plugin {plugin}",
-                )
-            self.items[kind][name] = Registration(
-                kind=kind, name=name, factory=factory, plugin=plugin, description=description, extra=extra
-            )
-
-        return register
-
-    def _add_option(self, option: Option, plugin: str) -> None:
-        seen = self.options.get(option.name)
-        if seen is None:
-            self.options[option.name] = (option, plugin)
-        elif (seen[0].type, seen[0].multiple, seen[0].choices) != (option.type, option.multiple, option.choices):
-            raise BadInput(
-                f"option {option.flag} is declared differently by {seen[1]} and {plugin}",
-                f"disable one of them with --disable-plugin {plugin}",
-            )
-
-    def get(self, kind: str, name: str) -> Registration:
-        found = self.items[kind].get(name)
-        if found is None:
-            known = ", ".join(sorted(self.items[kind])) or "none installed"
-            raise BadInput(f"unknown {kind} {name!r} (known: {known})", "pick one of them or install its plugin")
-        return found
-
-    def by_plugin(self) -> dict[str, list[str]]:
-        """Plugin name -> what it registered (``kind:name`` and ``option:--flag``)."""
-        owned: dict[str, list[str]] = {}
-        for plugin in self.pm.get_plugins():
-            owned[self.plugin_name(plugin)] = []
-        for kind in self.KINDS:
-            for reg in self.items[kind].values():
-                owned.setdefault(reg.plugin, []).append(f"{kind}:{reg.name}")
-        for option, plugin in self.options.values():
-            owned.setdefault(plugin, []).append(f"option:{option.flag}")
-        return owned
 
 
 def _split(value: str | None) -> set[str]:
@@ -137,6 +56,8 @@ def make_plugin_manager(
     """
     pm = pluggy.PluginManager(hookspecs.PROJECT)
     pm.add_hookspecs(hookspecs)
+    # historic: a plugin's own hookspecs are added the moment it registers, whenever that is
+    pm.hook.bench_runner_add_hookspecs.call_historic(kwargs={"pluginmanager": pm})
     blocked = set(disabled) | _split(os.environ.get(DISABLE_ENV))
     for name in blocked:
         pm.set_blocked(name)
@@ -205,3 +126,6 @@ def plugin_versions(pm: pluggy.PluginManager) -> dict[str, str]:
     versions = {name: kernel for name, _ in pm.list_name_plugin() if name in builtin}
     versions.update({name: dist for name, dist in _DISTS.items() if pm.has_plugin(name)})
     return versions
+
+
+__all__ = ["DEFAULT_PLUGINS", "Registry", "make_plugin_manager", "plugin_versions"]

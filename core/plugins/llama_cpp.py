@@ -20,6 +20,7 @@ from bench_runner_core.api import BadInput, Option
 from bench_runner_core.hookspecs import hookimpl
 from bench_runner_core.plugins import _common, _cpu_probe, llama_batch
 from bench_runner_core.records import Completion, GenerationRequest, PromptStyle, RunConfig
+from bench_runner_core.registry import BackendRegistrar, OptionRegistrar
 
 log = structlog.get_logger()
 
@@ -364,7 +365,7 @@ def _handles(config: RunConfig) -> bool:
 
 
 @hookimpl
-def bench_runner_register_backends(register) -> None:  # type: ignore[no-untyped-def]
+def bench_runner_register_backends(register: BackendRegistrar) -> None:
     register(
         "llama_cpp",
         _factory,
@@ -375,6 +376,6 @@ def bench_runner_register_backends(register) -> None:  # type: ignore[no-untyped
 
 
 @hookimpl
-def bench_runner_register_options(register) -> None:  # type: ignore[no-untyped-def]
+def bench_runner_register_options(register: OptionRegistrar) -> None:
     for opt in (*_common.LLAMA_OPTIONS, PARALLEL_SEQUENCES, _common.KEEP_THINKING):
         register(opt)

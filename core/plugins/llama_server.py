@@ -22,6 +22,7 @@ from bench_runner_core.plugins._http import Client, Transient
 from bench_runner_core.plugins._server_process import ServerProcess, free_port
 from bench_runner_core.plugins.gguf_meta import GGUFInfo
 from bench_runner_core.records import PromptStyle, RunConfig
+from bench_runner_core.registry import BackendRegistrar, OptionRegistrar
 
 log = structlog.get_logger()
 
@@ -146,7 +147,7 @@ def _factory(config: RunConfig, benchmark: object) -> LlamaServerBackend:
 
 
 @hookimpl
-def bench_runner_register_backends(register) -> None:  # type: ignore[no-untyped-def]
+def bench_runner_register_backends(register: BackendRegistrar) -> None:
     register(
         "llama_server",
         _factory,
@@ -155,6 +156,6 @@ def bench_runner_register_backends(register) -> None:  # type: ignore[no-untyped
 
 
 @hookimpl
-def bench_runner_register_options(register) -> None:  # type: ignore[no-untyped-def]
+def bench_runner_register_options(register: OptionRegistrar) -> None:
     for opt in (*OPTIONS, *_common.LLAMA_OPTIONS, *_compat.HTTP_OPTIONS, _common.KEEP_THINKING):
         register(opt)

@@ -29,6 +29,7 @@ from bench_runner_core.records import (
     SampleResult,
     Verdict,
 )
+from bench_runner_core.registry import EngineRegistrar
 
 log = structlog.get_logger()
 _DONE = object()
@@ -126,5 +127,5 @@ def _grade(job: RunJob, problem: Problem, index: int, completion: Completion) ->
 
 
 @hookimpl
-def bench_runner_register_engines(register) -> None:  # type: ignore[no-untyped-def]
+def bench_runner_register_engines(register: EngineRegistrar) -> None:
     register("local", LocalEngine, description="generation and sandboxed grading overlapped on this machine")

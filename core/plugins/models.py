@@ -7,9 +7,13 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import attrs
+import click
 
+from bench_runner_core.convert import dumps
+from bench_runner_core.hookspecs import hookimpl
 from bench_runner_core.plugins._files import cache_dir
 from bench_runner_core.plugins.gguf_meta import NotGGUF, read_gguf
+from bench_runner_core.registry import CommandRegistrar
 
 
 @attrs.frozen(kw_only=True)
@@ -107,3 +111,26 @@ def list_models(folders: list[str], ollama_url: str | None) -> list[ModelInfo]:
     paths = [Path(f).expanduser() for f in folders] + usual_folders()
     files = [_file_model(path) for path in _gguf_files(paths)]
     return files + ollama_models(resolve_url(ollama_url))
+
+
+@click.command(name="models")
+@click.argument("folders", nargs=-1, type=click.Path(file_okay=False))
+@click.option("--ollama-url", default=None, help="also list this Ollama server's models")
+@click.option("--json", "as_json", is_flag=True, help="print JSON lines")
+def list_models_command(folders: tuple[str, ...], ollama_url: str | None, as_json: bool) -> None:
+    """GGUF files under FOLDERS and the usual caches, and an Ollama server's models."""
+    for model in list_models(list(folders), ollama_url):
+        if as_json:
+            click.echo(dumps(model))
+            continue
+        size = f"{model.size_bytes / 1e6:,.0f} MB" if model.size_bytes else "?"
+        where = model.path or model.source
+        click.echo(
+            f"{model.name}  {model.quantization or '?'}  {size}  {where}"
+            + (f"  ({model.error})" if model.error else "")
+        )
+
+
+@hookimpl
+def bench_runner_register_commands(register: CommandRegistrar) -> None:
+    register(list_models_command)

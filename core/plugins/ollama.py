@@ -15,6 +15,7 @@ from bench_runner_core.hookspecs import hookimpl
 from bench_runner_core.plugins import _common, _compat
 from bench_runner_core.plugins._http import Client, Transient
 from bench_runner_core.records import PromptStyle, RunConfig
+from bench_runner_core.registry import BackendRegistrar, OptionRegistrar
 
 DEFAULT_URL = "http://127.0.0.1:11434"
 OLLAMA_URL = Option(
@@ -101,11 +102,11 @@ def _factory(config: RunConfig, benchmark: object) -> OllamaBackend:
 
 
 @hookimpl
-def bench_runner_register_backends(register) -> None:  # type: ignore[no-untyped-def]
+def bench_runner_register_backends(register: BackendRegistrar) -> None:
     register("ollama", _factory, description="a model served by Ollama (--ollama-url)")
 
 
 @hookimpl
-def bench_runner_register_options(register) -> None:  # type: ignore[no-untyped-def]
+def bench_runner_register_options(register: OptionRegistrar) -> None:
     for opt in (OLLAMA_URL, _compat.CONCURRENCY, *_compat.HTTP_OPTIONS, _common.KEEP_THINKING):
         register(opt)

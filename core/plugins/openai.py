@@ -17,6 +17,7 @@ from bench_runner_core.hookspecs import hookimpl
 from bench_runner_core.plugins import _common, _compat
 from bench_runner_core.plugins._http import Transient
 from bench_runner_core.records import PromptStyle, RunConfig
+from bench_runner_core.registry import BackendRegistrar, OptionRegistrar
 
 log = structlog.get_logger()
 GROUP = "openai backend"
@@ -92,7 +93,7 @@ def _factory(config: RunConfig, benchmark: object) -> OpenAIBackend:
 
 
 @hookimpl
-def bench_runner_register_backends(register) -> None:  # type: ignore[no-untyped-def]
+def bench_runner_register_backends(register: BackendRegistrar) -> None:
     register(
         "openai",
         _factory,
@@ -101,6 +102,6 @@ def bench_runner_register_backends(register) -> None:  # type: ignore[no-untyped
 
 
 @hookimpl
-def bench_runner_register_options(register) -> None:  # type: ignore[no-untyped-def]
+def bench_runner_register_options(register: OptionRegistrar) -> None:
     for opt in (*OPTIONS, _compat.CONCURRENCY, *_compat.HTTP_OPTIONS, _common.KEEP_THINKING):
         register(opt)

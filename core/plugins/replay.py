@@ -11,6 +11,7 @@ import structlog
 from bench_runner_core.api import BadInput, Benchmark, Option
 from bench_runner_core.hookspecs import hookimpl
 from bench_runner_core.records import Completion, GenerationRequest, Problem, PromptStyle, RunConfig
+from bench_runner_core.registry import BackendRegistrar, OptionRegistrar
 
 log = structlog.get_logger()
 
@@ -55,7 +56,7 @@ class ReplayBackend:
 
 
 @hookimpl
-def bench_runner_register_backends(register) -> None:  # type: ignore[no-untyped-def]
+def bench_runner_register_backends(register: BackendRegistrar) -> None:
     register(
         "replay",
         ReplayBackend,
@@ -65,7 +66,7 @@ def bench_runner_register_backends(register) -> None:  # type: ignore[no-untyped
 
 
 @hookimpl
-def bench_runner_register_options(register) -> None:  # type: ignore[no-untyped-def]
+def bench_runner_register_options(register: OptionRegistrar) -> None:
     register(
         Option(
             name="samples",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bench_runner import Option, RunConfig, hookimpl
+from bench_runner import BenchmarkRegistrar, Option, OptionRegistrar, RunConfig, hookimpl
 
 
 def _humaneval(config: RunConfig) -> Any:
@@ -20,8 +20,13 @@ def _humaneval_plus(config: RunConfig) -> Any:
 
 
 @hookimpl
-def bench_runner_register_benchmarks(register: Any) -> None:
-    register("humaneval", _humaneval, description="HumanEval (OpenAI), graded with its check() tests")
+def bench_runner_register_benchmarks(register: BenchmarkRegistrar) -> None:
+    register(
+        "humaneval",
+        _humaneval,
+        description="HumanEval (OpenAI), graded with its check() tests",
+        aliases=("human_eval",),
+    )
     register(
         "humaneval_plus",
         _humaneval_plus,
@@ -30,5 +35,5 @@ def bench_runner_register_benchmarks(register: Any) -> None:
 
 
 @hookimpl
-def bench_runner_register_options(register: Any) -> None:
+def bench_runner_register_options(register: OptionRegistrar) -> None:
     register(Option(name="problems_file", type="path", help="problems file in the benchmark's official format"))

