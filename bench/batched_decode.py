@@ -1,6 +1,7 @@
 """Batched decoding in the llama_cpp backend: tokens/s against raw llama-cpp-python, and whole runs.
 
-    .venv/bin/python bench/batched_decode.py [--model PATH.gguf] [--rounds 2] [--skip-runs]
+    .venv/bin/python bench/batched_decode.py [--model PATH.gguf] [--rounds 2] [--sequences 1 2 4 8]
+        [--threads N] [--skip-decode | --skip-runs]
 
 1. Decoding alone, in-process. The same requests (``--prompts`` HumanEval
    prompts x ``--samples`` samples, sample i seeded i, ``--max-tokens``,
@@ -50,7 +51,7 @@ def humaneval_prompts(count: int) -> list[str]:
 def decode_alone(args: argparse.Namespace) -> None:
     import llama_cpp
 
-    threads = physical_cores()
+    threads = args.threads or physical_cores()
     prompts = humaneval_prompts(args.prompts)
     work = [(prompt, i) for prompt in prompts for i in range(args.samples)]
     sampling = {"temperature": args.temperature, "top_p": 1.0, "top_k": 0, "min_p": 0.0, "repeat_penalty": 1.0}
@@ -129,7 +130,7 @@ def cli_run(workdir: Path, *args: str) -> tuple[float, dict]:
 
 
 def whole_runs(args: argparse.Namespace, workdir: Path) -> None:
-    base = (*RUN, "--model", args.model, "--seed", "1")
+    base = (*RUN, "--model", args.model, "--seed", "1", *(("--threads", str(args.threads)) if args.threads else ()))
     sides = {"batched": base, "one at a time": (*base, "--parallel-sequences", "1")}
     times: dict[str, list[float]] = {name: [] for name in sides}
     texts: dict[str, list[dict]] = {name: [] for name in sides}
@@ -157,6 +158,7 @@ def whole_runs(args: argparse.Namespace, workdir: Path) -> None:
 
 def greedy_agreement(args: argparse.Namespace, workdir: Path) -> None:
     base = ("--benchmark", "humaneval", "--limit", "20", "--temperature", "0", "--max-tokens", "128")
+    base += ("--threads", str(args.threads)) if args.threads else ()
     _, batched = cli_run(workdir, *base, "--model", args.model)
     _, alone = cli_run(workdir, *base, "--model", args.model, "--parallel-sequences", "1")
     same = sum(batched[key]["text"] == alone[key]["text"] for key in alone)
@@ -173,6 +175,7 @@ def main() -> int:
     parser.add_argument("--ctx-size", type=int, default=4096)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--sequences", type=int, nargs="+", default=[1, 2, 4, 8])
+    parser.add_argument("--threads", type=int, default=0, help="0: one per physical core, as the backend")
     parser.add_argument("--skip-decode", action="store_true", help="only the whole runs")
     parser.add_argument("--skip-runs", action="store_true", help="only decoding alone")
     args = parser.parse_args()

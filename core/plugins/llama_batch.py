@@ -171,6 +171,9 @@ class BatchDecoder:
             params.n_batch = n_batch
             params.n_ubatch = min(n_batch, params.n_ubatch or n_batch)
             params.n_seq_max = sequences
+            # every step here is a batch, and llama.cpp runs batches on n_threads_batch (llama-cpp-python
+            # sets it to all logical CPUs); --threads is what the user gave for generation
+            params.n_threads_batch = params.n_threads
             # one cache for all sequences: cells of a shared prompt are stored once
             params.kv_unified = True
             ctx = lib.llama_init_from_model(self._model, params)
@@ -458,7 +461,11 @@ class BatchDecoder:
         running = [slot.seq for slot in self._slots if slot.seq is not None]
         newest = max(running, key=lambda seq: seq.started)
         if len(running) == 1:
-            self._fail(running, f"llama.cpp ran out of context space ({len(newest.prompt)} prompt tokens)")
+            self._fail(
+                running,
+                f"llama.cpp ran out of context space ({len(newest.prompt)} prompt tokens, --ctx-size {self.n_ctx}); "
+                "raise --ctx-size or lower --max-tokens",
+            )
             return
         self._drop_from_fills(newest)
         slot = newest.slot

@@ -272,8 +272,8 @@ class LlamaCppBackend:
         except ValueError as exc:
             return self._failed(exc, started)
         done = batch.submit(tokens, stops, params)
-        if done.error is not None:
-            return self._failed(RuntimeError(done.error), done.started)
+        if done.error is not None:  # the decoder logged it
+            return Completion(text="", finish_reason="error", duration_s=done.ended - done.started, error=done.error)
         ttft = done.first_token_at - done.started if done.first_token_at is not None else None
         duration = done.ended - done.started
         return self._completion(

@@ -227,3 +227,38 @@ def test_cli_run_with_four_samples_batched(bench, tmp_path: Path, tiny_gguf: Pat
         runs[parallel] = [(p, i, c["text"], c["completion_tokens"]) for p, i, c in samples]
         assert len(samples) == 12 and all(c["error"] is None and c["completion_tokens"] >= 12 for *_, c in samples)
     assert runs["4"] == runs["1"]
+
+
+def test_a_batched_run_killed_mid_way_resumes(bench, tmp_path: Path, tiny_gguf: Path) -> None:  # type: ignore[no-untyped-def]
+    import signal
+    import subprocess
+
+    from tests.fixtures.kernel import BIN, cli_env
+
+    args = ["--benchmark", "echo", "--echo-size", "40", "-n", "2", "--max-tokens", "40", "--model", str(tiny_gguf)]
+    proc = subprocess.Popen(
+        [str(BIN), *args, "--parallel-sequences", "4"],
+        cwd=tmp_path,
+        env=cli_env(tmp_path),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    results = tmp_path / "benchmark_results"
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        checkpoint = next(results.glob("bench_*/samples.jsonl"), None)
+        if checkpoint is not None and len(checkpoint.read_text().splitlines()) >= 4:
+            break
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(60)
+    assert checkpoint is not None
+    done_before = len(checkpoint.read_text().splitlines())
+    assert 4 <= done_before < 80
+    resumed = bench("--resume", checkpoint.parent.name, "--json", timeout=300)
+    assert resumed.returncode == 0, resumed.stderr
+    lines = [json.loads(line) for line in checkpoint.read_text().splitlines()]
+    assert sorted((s["problem_id"], s["sample_index"]) for s in lines) == sorted(
+        (f"e{i}", j) for i in range(40) for j in range(2)
+    )
+    assert json.loads(resumed.stdout)["summary"]["total_samples"] == 80
