@@ -30,7 +30,7 @@ def main() -> None:
     parser.add_argument("--max-tokens", type=int, default=64)
     args = parser.parse_args()
     if args.model is None:
-        from bench_runner_core.plugins.default_model import default_model_path
+        from bench_runner_core.plugins.llama._default_model import default_model_path
 
         args.model = str(default_model_path())
     with tempfile.TemporaryDirectory() as tmp:

@@ -31,6 +31,9 @@ from bench_runner_core.registry import EngineRegistrar, OptionRegistrar
 
 log = structlog.get_logger()
 
+#: calls one actor takes at once; the engine never sends more than the backend's concurrency
+_MAX_CALLS_PER_ACTOR = 64
+
 #: environment a Ray worker needs to load the same plugins as the driver
 _FORWARDED_ENV = ("PYTHONPATH", "BENCH_RUNNER_PLUGINS", "BENCH_RUNNER_LOAD_PLUGINS", "BENCH_RUNNER_DISABLE_PLUGINS")
 
@@ -163,7 +166,8 @@ class RayBackend:
             num_gpus=gpus,
             max_restarts=-1,
             max_task_retries=-1,
-            max_concurrency=max(1, local.concurrency) + 1,
+            # a backend may learn its concurrency only when started (batched llama_cpp): leave it room
+            max_concurrency=_MAX_CALLS_PER_ACTOR,
         )
         cluster.use()
         self.actors = [remote.remote(make) for _ in range(actors)]

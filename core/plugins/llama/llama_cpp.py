@@ -16,14 +16,23 @@ from typing import Any
 
 import structlog
 
-from bench_runner_core.api import BadInput
+from bench_runner_core.api import BadInput, Option
 from bench_runner_core.hookspecs import hookimpl
 from bench_runner_core.plugins import _common
-from bench_runner_core.plugins.llama import _cpu_probe, _model
+from bench_runner_core.plugins.llama import _batch, _cpu_probe, _model
 from bench_runner_core.records import Completion, GenerationRequest, PromptStyle, RunConfig
 from bench_runner_core.registry import BackendRegistrar, OptionRegistrar
 
 log = structlog.get_logger()
+
+PARALLEL_SEQUENCES = Option(
+    name="parallel_sequences",
+    type="int",
+    default=0,
+    help="sequences decoded together in one context (continuous batching); 0: the samples of a problem, "
+    "at least 4; 1: one at a time",
+    group="llama_cpp backend",
+)
 
 # llama.cpp reports why a load failed only through its log; keep the recent lines
 _LOG_LINES: collections.deque[str] = collections.deque(maxlen=80)
@@ -102,6 +111,7 @@ class LlamaCppBackend:
         self._prompt_tokens = 0
         self._lock = threading.Lock()
         self._closing = threading.Event()
+        self._batch: _batch.BatchDecoder | None = None
 
     def start(self) -> Mapping[str, Any]:
         path, info = _model.resolve_model(self._config)
@@ -113,13 +123,46 @@ class LlamaCppBackend:
         _capture_llama_log()
         _LOG_LINES.clear()
         threads = _model.threads(self._config)
-        seed = self._config.params.seed
+        sequences = self._plan_sequences(n_ctx)
         extra_buffers = _cpu_probe.extra_buffers_work(path, info.quantization)
-        plain = contextlib.nullcontext() if extra_buffers else _cpu_probe.disabled_extra_buffers()
         started = time.perf_counter()
+        # batched decoding runs in a context of its own: the model's first one only needs to exist
+        self._llm = self._load(path, info, _model.MIN_CTX if sequences > 1 else n_ctx, threads, extra_buffers)
+        if sequences > 1 and (why := _batch.BatchDecoder.supported(self._llm)) is not None:
+            log.info("llama_cpp_one_sequence", reason=why)
+            self._llm.close()
+            sequences = 1
+            self._llm = self._load(path, info, n_ctx, threads, extra_buffers)
+        self._has_template = info.chat_template is not None
+        if self._chat_format is None and self._has_template:
+            self._formatter = self._template_formatter(info.chat_template)
+        self._n_ctx = self._llm.n_ctx()
+        if sequences > 1:
+            self._start_batch(sequences, n_ctx, path.name)
+        offload = bool(llama_cpp.llama_supports_gpu_offload()) and layers != 0
+        log.info("llama_cpp_model_loaded", model=path.name, seconds=round(time.perf_counter() - started, 2))
+        return facts | {
+            "backend": "llama_cpp",
+            "llama_cpp_python_version": llama_cpp.__version__,
+            "gpu_offload": offload,
+            "cpu_extra_buffers": extra_buffers,
+            "gpu_layers": layers,
+            "ctx_size": self._n_ctx,
+            "parallel_sequences": self.concurrency,
+            "threads": threads,
+            "chat_format": self._chat_format or ("gguf" if self._has_template else None),
+            "load_seconds": round(time.perf_counter() - started, 3),
+        }
+
+    def _load(self, path: Any, info: Any, n_ctx: int, threads: int, extra_buffers: bool) -> Any:
+        import llama_cpp
+
+        layers = _model.gpu_layers(self._config)
+        seed = self._config.params.seed
+        plain = contextlib.nullcontext() if extra_buffers else _cpu_probe.disabled_extra_buffers()
         try:
             with plain:
-                self._llm = llama_cpp.Llama(
+                return llama_cpp.Llama(
                     model_path=str(path),
                     n_gpu_layers=layers,
                     n_ctx=n_ctx,
@@ -131,23 +174,32 @@ class LlamaCppBackend:
                 )
         except (ValueError, RuntimeError) as exc:
             raise _load_failure(path.name, info.architecture, layers) from exc
-        self._has_template = info.chat_template is not None
-        if self._chat_format is None and self._has_template:
-            self._formatter = self._template_formatter(info.chat_template)
-        self._n_ctx = self._llm.n_ctx()
-        offload = bool(llama_cpp.llama_supports_gpu_offload()) and layers != 0
-        log.info("llama_cpp_model_loaded", model=path.name, seconds=round(time.perf_counter() - started, 2))
-        return facts | {
-            "backend": "llama_cpp",
-            "llama_cpp_python_version": llama_cpp.__version__,
-            "gpu_offload": offload,
-            "cpu_extra_buffers": extra_buffers,
-            "gpu_layers": layers,
-            "ctx_size": self._n_ctx,
-            "threads": threads,
-            "chat_format": self._chat_format or ("gguf" if self._has_template else None),
-            "load_seconds": round(time.perf_counter() - started, 3),
-        }
+
+    def _plan_sequences(self, n_ctx: int) -> int:
+        config = self._config
+        requested = int(_common.option(config, "parallel_sequences", 0))
+        if requested < 0:
+            raise BadInput(f"--parallel-sequences {requested} is negative", "pass a count, or 0 for the default")
+        if requested == 1:
+            return 1
+        if self._chat_format is not None:
+            log.info("llama_cpp_one_sequence", reason="--chat-format prompts are formatted by llama-cpp-python")
+            return 1
+        return _batch.plan_sequences(requested, config.n_samples, n_ctx, config.params.max_tokens)
+
+    def _start_batch(self, sequences: int, n_ctx: int, name: str) -> None:
+        try:
+            self._batch = _batch.BatchDecoder(
+                self._llm,
+                sequences=sequences,
+                n_ctx=n_ctx,
+                n_batch=int(_common.option(self._config, "batch_size", 512)),
+            )
+        except MemoryError as exc:
+            self._llm.close()
+            raise BadInput(f"{name}: {exc}", "lower --ctx-size or pass --parallel-sequences 1") from exc
+        self.concurrency = self._batch.sequences
+        self._n_ctx = self._batch.n_ctx
 
     def _template_formatter(self, template: str) -> Any:
         from llama_cpp.llama_chat_format import Jinja2ChatFormatter
@@ -168,6 +220,8 @@ class LlamaCppBackend:
     def generate(self, request: GenerationRequest) -> Completion:
         params, prompt = request.params, request.prompt
         stops = [*prompt.stop, *params.stop]
+        if self._batch is not None:
+            return self._generate_batched(request.params, prompt, stops)
         first = _FirstToken(self._closing)
         sampling = {
             "max_tokens": params.max_tokens,
@@ -189,24 +243,57 @@ class LlamaCppBackend:
             duration = time.perf_counter() - started
         choice = result["choices"][0]
         raw = choice["message"]["content"] if "message" in choice else choice["text"]
-        text, thinking = _common.split_thinking(raw or "", self._keep_thinking)
         prompt_tokens, completion_tokens = _common.usage_numbers(result.get("usage"))
         ttft = first.at - started if first.at is not None else None
+        finish = choice.get("finish_reason") or "stop"
+        return self._completion(raw or "", finish, prompt_tokens, completion_tokens, ttft, duration)
+
+    def _completion(
+        self, raw: str, finish: str, prompt_tokens: int | None, tokens: int | None, ttft: float | None, duration: float
+    ) -> Completion:
+        text, thinking = _common.split_thinking(raw, self._keep_thinking)
         return Completion(
             text=text,
-            finish_reason=choice.get("finish_reason") or "stop",
+            finish_reason=finish,
             prompt_tokens=prompt_tokens,
-            completion_tokens=completion_tokens,
+            completion_tokens=tokens,
             time_to_first_token_s=ttft,
             duration_s=duration,
-            tokens_per_second=_common.rate(completion_tokens, duration - (ttft or 0.0)),
+            tokens_per_second=_common.rate(tokens, duration - (ttft or 0.0)),
             thinking=thinking,
+        )
+
+    def _generate_batched(self, params: Any, prompt: Any, stops: list[str]) -> Completion:
+        batch = self._batch
+        if batch is None or self._llm is None:
+            raise RuntimeError("the llama_cpp backend is not started, or already closed")
+        started = time.perf_counter()
+        try:
+            tokens, stops, _ = self._tokens(prompt, stops)
+        except ValueError as exc:
+            return self._failed(exc, started)
+        done = batch.submit(tokens, stops, params)
+        if done.error is not None:  # the decoder logged it
+            return Completion(text="", finish_reason="error", duration_s=done.ended - done.started, error=done.error)
+        ttft = done.first_token_at - done.started if done.first_token_at is not None else None
+        duration = done.ended - done.started
+        return self._completion(
+            done.text, done.finish_reason, done.prompt_tokens, done.completion_tokens, ttft, duration
         )
 
     def _run(self, prompt: Any, stops: list[str], sampling: dict[str, Any], first: _FirstToken) -> Any:
         from llama_cpp import StoppingCriteriaList
 
-        criteria: list[Any] = [first]
+        if prompt.style == "chat" and self._formatter is None:
+            return self._run_chat_format(prompt, stops, sampling, first)
+        tokens, stops, criteria = self._tokens(prompt, stops)
+        return self._llm.create_completion(
+            tokens, stop=stops, stopping_criteria=StoppingCriteriaList([first, *criteria]), **sampling
+        )
+
+    def _tokens(self, prompt: Any, stops: list[str]) -> tuple[list[int], list[str], list[Any]]:
+        """The prompt's tokens, its stop sequences and the chat template's stopping criteria."""
+        criteria: list[Any] = []
         if prompt.style == "completion":
             tokens = self._llm.tokenize(prompt.text.encode("utf-8"), add_bos=True, special=True)
         elif self._formatter is not None:
@@ -221,20 +308,15 @@ class LlamaCppBackend:
             extra = rendered.stop if isinstance(rendered.stop, list) else [rendered.stop] if rendered.stop else []
             stops = [*stops, *extra]
         else:
-            return self._run_chat_format(prompt, stops, sampling, first)
+            raise _no_template()
         self._prompt_tokens = len(tokens)
         if len(tokens) >= self._n_ctx:
             raise ValueError(f"the prompt is {len(tokens)} tokens, longer than the context ({self._n_ctx} tokens)")
-        return self._llm.create_completion(
-            tokens, stop=stops, stopping_criteria=StoppingCriteriaList(criteria), **sampling
-        )
+        return tokens, stops, criteria
 
     def _run_chat_format(self, prompt: Any, stops: list[str], sampling: dict[str, Any], first: _FirstToken) -> Any:
         if self._chat_format is None:
-            raise BadInput(
-                "the model has no chat template, so chat prompts cannot be formatted for it",
-                "use --prompt-style completion or pass --chat-format NAME",
-            )
+            raise _no_template()
 
         def timer(input_ids: Any, scores: Any) -> Any:
             first(input_ids, scores)
@@ -259,10 +341,20 @@ class LlamaCppBackend:
         # a generation still running in another thread (Ctrl-C) stops at its next token;
         # freeing the model under it would crash the process
         self._closing.set()
+        batch, self._batch = self._batch, None
+        if batch is not None:
+            batch.close()
         with self._lock:
             llm, self._llm = self._llm, None
             if llm is not None:
                 llm.close()
+
+
+def _no_template() -> BadInput:
+    return BadInput(
+        "the model has no chat template, so chat prompts cannot be formatted for it",
+        "use --prompt-style completion or pass --chat-format NAME",
+    )
 
 
 def _factory(config: RunConfig, benchmark: object) -> LlamaCppBackend:
@@ -286,5 +378,5 @@ def bench_runner_register_backends(register: BackendRegistrar) -> None:
 
 @hookimpl
 def bench_runner_register_options(register: OptionRegistrar) -> None:
-    for opt in (*_model.LLAMA_OPTIONS, _common.KEEP_THINKING):
+    for opt in (*_model.LLAMA_OPTIONS, PARALLEL_SEQUENCES, _common.KEEP_THINKING):
         register(opt)

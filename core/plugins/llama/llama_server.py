@@ -14,6 +14,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import structlog
+
 from bench_runner_core.api import BadInput, Option
 from bench_runner_core.hookspecs import hookimpl
 from bench_runner_core.plugins import _common, _openai_compat
@@ -24,6 +26,8 @@ from bench_runner_core.plugins.llama._server_process import ServerProcess, free_
 from bench_runner_core.records import PromptStyle, RunConfig
 from bench_runner_core.registry import BackendRegistrar, OptionRegistrar
 
+log = structlog.get_logger()
+
 GROUP = "llama_server backend"
 OPTIONS = (
     Option(
@@ -33,7 +37,14 @@ OPTIONS = (
         help="a llama-server binary to run (default: llama-cpp-python's bundled server)",
         group=GROUP,
     ),
-    Option(name="parallel", type="int", default=1, help="requests sent to the server at once", group=GROUP),
+    Option(
+        name="parallel",
+        type="int",
+        default=1,
+        help="requests sent to the server at once (decoded together by llama-server's slots; "
+        "the bundled server takes them one at a time)",
+        group=GROUP,
+    ),
     Option(
         name="server_timeout", type="float", default=120.0, help="seconds to wait for the server to start", group=GROUP
     ),
@@ -71,6 +82,14 @@ class LlamaServerBackend(_openai_compat.CompatBackend):
             command += ["-t", str(threads)]
             command += ["--chat-template", chat_format] if chat_format else []
             return command, Path(found).name
+        if self.concurrency > 1:
+            log.warning(
+                "llama_server_one_request_at_a_time",
+                parallel=self.concurrency,
+                reason="llama-cpp-python's bundled server decodes one request at a time",
+                fix="pass --server-bin llama-server (llama.cpp's own server batches requests), "
+                "or use the llama_cpp backend, which batches in-process",
+            )
         if _cpu_probe.extra_buffers_work(path, info.quantization):
             command = [sys.executable, "-m", "llama_cpp.server", "--model", str(path)]
         else:

@@ -185,7 +185,7 @@ def test_handles_gguf_models_only() -> None:
 def test_close_during_generation_stops_it_cleanly(tiny_gguf: Path) -> None:
     import threading
 
-    backend = _backend(tiny_gguf, ctx_size=2048)
+    backend = _backend(tiny_gguf, ctx_size=2048, parallel_sequences=1)
     backend.start()
     result: list = []
     worker = threading.Thread(

@@ -139,6 +139,21 @@ def test_server_that_cannot_load_the_model(tmp_path: Path) -> None:
     backend.close()
 
 
+def test_parallel_requests_to_the_bundled_server_are_warned_about(tiny_gguf: Path) -> None:
+    import structlog
+
+    from bench_runner_core.plugins.llama._gguf import read_gguf
+
+    info = read_gguf(tiny_gguf)
+    for parallel, warned in ((1, False), (4, True)):
+        backend = plugin._factory(_config(tiny_gguf, parallel=parallel), None)
+        with structlog.testing.capture_logs() as logs:
+            backend._command(tiny_gguf, info, 512, 1)
+        events = [entry for entry in logs if entry["event"] == "llama_server_one_request_at_a_time"]
+        assert bool(events) is warned
+        assert not events or "--server-bin" in events[0]["fix"]
+
+
 def test_missing_server_binary(tiny_gguf: Path) -> None:
     with pytest.raises(BadInput, match="--server-bin /no/such/llama-server: no such executable"):
         plugin._factory(_config(tiny_gguf, server_bin="/no/such/llama-server"), None).start()
