@@ -96,6 +96,17 @@ def _remote_call(ray: Any, ref: Any) -> Any:
     return result
 
 
+def _close_actors(cluster: _Cluster, actors: list[Any]) -> None:
+    """Let each actor release what it holds, stop it, and leave the cluster when nobody else uses it."""
+    for actor in actors:
+        try:
+            cluster.ray.get(actor.close.remote(), timeout=30)
+        except Exception as exc:  # an actor that is already gone has nothing to release
+            log.debug("ray_actor_close_failed", error=repr(exc))
+        cluster.ray.kill(actor)
+    cluster.release()
+
+
 class _GenerationActor:
     """Builds the backend where it runs and starts it on first use, so a restarted actor carries on."""
 
@@ -192,16 +203,9 @@ class RayBackend:
         return _remote_call(self.ray, actor.generate.remote(request))
 
     def close(self) -> None:
-        if self._closed:
-            return
-        self._closed = True
-        for actor in self.actors:
-            try:
-                self.ray.get(actor.close.remote(), timeout=30)
-            except Exception as exc:  # an actor that is already gone has nothing to release
-                log.debug("ray_generator_close_failed", error=repr(exc))
-            self.ray.kill(actor)
-        self.cluster.release()
+        if not self._closed:
+            self._closed = True
+            _close_actors(self.cluster, self.actors)
 
 
 class RaySandbox:
@@ -231,16 +235,9 @@ class RaySandbox:
         return self.ray.get(actor.run.remote(job))
 
     def close(self) -> None:
-        if self._closed:
-            return
-        self._closed = True
-        for actor in self.actors:
-            try:
-                self.ray.get(actor.close.remote(), timeout=30)
-            except Exception as exc:
-                log.debug("ray_grader_close_failed", error=repr(exc))
-            self.ray.kill(actor)
-        self.cluster.release()
+        if not self._closed:
+            self._closed = True
+            _close_actors(self.cluster, self.actors)
 
 
 class RayEngine:

@@ -10,6 +10,7 @@ from typing import Any
 import attrs
 
 from bench_runner_core.api import BadInput
+from bench_runner_core.stats import mcnemar_exact
 
 from . import queries, stats
 from .stats import Interval
@@ -153,7 +154,7 @@ def _difference(
         base=base,
         new=new,
         difference=interval,
-        p_value=stats.mcnemar_exact(len(broken), len(fixed)),
+        p_value=mcnemar_exact(len(broken), len(fixed)),  # with n > 1 per problem: the exact sign test
         significant=interval.high < 0 or interval.low > 0,
         fixed=fixed,
         broken=broken,

@@ -8,7 +8,6 @@ keeps the pairing: every run is scored on the same resampled problems.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from math import comb
 
 import attrs
 
@@ -67,19 +66,4 @@ def bootstrap(
     )
 
 
-def mcnemar_exact(worse: int, better: int) -> float:
-    """Two-sided exact McNemar p-value from the discordant counts (a binomial test of them at 1/2).
-
-    With several samples per problem it is the exact sign test over the problems whose pass
-    fractions differ, which is McNemar's test when each problem has one sample.
-    """
-    n = worse + better
-    if n == 0:
-        return 1.0
-    k = min(worse, better)
-    tail = sum(comb(n, i) for i in range(k + 1))
-    # exact integers; one division at the end
-    return min(1.0, 2 * tail / 2**n)
-
-
-__all__ = ["Interval", "bootstrap", "mcnemar_exact"]
+__all__ = ["Interval", "bootstrap"]

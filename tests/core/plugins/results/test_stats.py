@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 from scipy import stats as scipy_stats
 
-from bench_runner_core.plugins.results.stats import bootstrap, mcnemar_exact
+from bench_runner_core.plugins.results.stats import bootstrap
+from bench_runner_core.stats import mcnemar_exact
 from tests.fixtures.results import scipy_difference_interval
 
 
