@@ -18,6 +18,7 @@ def configure_logging(verbosity: int = 0, *, json_lines: bool | None = None) -> 
             structlog.contextvars.merge_contextvars,
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
+            *([structlog.processors.format_exc_info] if as_json else []),  # the console renderer formats its own
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(level),

@@ -99,13 +99,16 @@ class _Worker:
             for group in ("memory_cgroup", "cpu_cgroup"):
                 if not cgroup.remove(self.hello["protections"].get(group)):
                     log.warning("sandbox_cgroup_left", group=self.hello["protections"][group])
-        for fd in (self._job_w, self._result_r):
-            with contextlib.suppress(OSError):
-                os.close(fd)
+        self.shut_down()
+        if self._result_r >= 0:
+            os.close(self._result_r)
+            self._result_r = -1
 
     def shut_down(self) -> None:
-        with contextlib.suppress(OSError):
+        # Each fd is closed exactly once: closing a number twice could close another thread's new file.
+        if self._job_w >= 0:
             os.close(self._job_w)  # EOF: the worker finishes and exits
+            self._job_w = -1
 
     def close(self) -> None:
         self.shut_down()

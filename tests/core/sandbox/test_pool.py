@@ -227,3 +227,19 @@ def _parent(pid: int) -> int | None:
         return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
     except (OSError, ValueError, IndexError):
         return None
+
+
+def test_closing_a_worker_closes_each_of_its_fds_once() -> None:
+    # closing a number twice would close whatever another thread opened under it in between
+    # (a campaign runs several pools at once: one run's summary failed with EBADF that way)
+    pool = SandboxPool(workers=1)
+    worker = pool._all[0]
+    worker.shut_down()
+    reader, writer = os.pipe()  # takes the lowest free numbers: the one just closed
+    try:
+        pool.close()
+        os.fstat(reader)
+        os.fstat(writer)
+    finally:
+        os.close(reader)
+        os.close(writer)
