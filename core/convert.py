@@ -29,10 +29,18 @@ def structure(data: Any, cls: type[T], *, what: str) -> T:
     except Exception as exc:  # cattrs raises ExceptionGroups; flatten them to one line
         if isinstance(exc, cattrs.BaseValidationError):
             messages = cattrs.transform_error(exc, path="", format_exception=_describe)
-            reasons = "; ".join(m.replace(" @ .", " (setting ", 1) + ")" if " @ ." in m else m for m in messages)
+            reasons = "; ".join(map(_readable, messages))
         else:
             reasons = str(exc)
         raise BadInput(f"bad setting in {what}: {reasons}", f"fix it in {what}") from None
+
+
+def _readable(message: str) -> str:
+    # cattrs ends each message with " @ <path>": a field's path reads as "(setting x)", a record-wide one as nothing
+    text, _, path = message.rpartition(" @ ")
+    if not text:
+        return message
+    return f"{text} (setting {path.removeprefix('.')})" if path else text
 
 
 def _describe(exc: BaseException, type_: Any) -> str:

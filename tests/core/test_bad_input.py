@@ -71,3 +71,9 @@ def test_unwritable_results_dir(cli_in_process, tmp_path: Path) -> None:  # type
         "not writable",
         "--results-dir",
     )
+
+
+def test_record_wide_check_reads_plainly(cli_in_process) -> None:  # type: ignore[no-untyped-def]
+    result = cli_in_process("--benchmark", "echo", "--backend", "scripted", "--max-iterations", "0")
+    assert_one_line_error(result, "'max_iterations' must be > 0: 0;")
+    assert " @" not in result.stderr
