@@ -1,7 +1,8 @@
-"""Feedback for a failed program in the words of lcb_runner's self-repair scenario, from public tests only.
+"""Feedback for a failed program, shaped like LiveCodeBench's self-repair feedback, from public tests only.
 
-lcb_runner tells the model the error kind and, for the failing test, its input,
-expected and produced output, each cut to 300 characters. Grading runs the
+As in lcb_runner's self-repair scenario the model is told the error kind and,
+for the failing test, its input, expected and produced output, each cut to 300
+characters (the wording is ours). Grading runs the
 public tests first and stops at the first failure, so a failure on a public
 test carries what the model may see; a failure on a hidden test is told by its
 kind alone.
@@ -18,7 +19,7 @@ _CUT = 300
 _TEST = re.compile(r"\b(?:test|case) (\d+):")
 _GOT = re.compile(r"expected (?P<expected>'.*'|\".*\"), got (?P<got>'.*'|\".*\")\s*$", re.S)
 _RETURNED = re.compile(r"returned (?P<got>.*), expected .*$", re.S)
-_WRONG = "The above code is incorrect and got a wrong answer."
+_WRONG = "Your program is wrong: it gave a wrong answer."
 
 
 def truncate(text: str, length: int = _CUT) -> str:
@@ -34,17 +35,17 @@ def feedback(problem: Problem, verdict: Verdict) -> str:
     index = int(found.group(1)) if found else None
     public = index is not None and index < problem.data.get("public_tests", 0)
     if re.search(r"\b(SyntaxError|IndentationError|TabError)\b", detail):
-        return f"The above code is incorrect and got the following compilation error.\n{_error(detail)}"
+        return f"Your program does not compile:\n{_error(detail)}"
     if not public or index is None:
-        kinds = {"failed": "got a wrong answer", "timeout": "got time limit exceeded"}
-        return f"The above code is incorrect and {kinds.get(verdict.status, 'got a runtime error')} on a hidden test."
+        kinds = {"failed": "gave a wrong answer", "timeout": "ran out of time"}
+        return f"Your program is wrong: it {kinds.get(verdict.status, 'raised an error')} on a hidden test."
     given, expected = (truncate(text) for text in problem.data["tests"][index])
     if verdict.status == "failed":
-        return f"{_WRONG}\nInput: {given}\nGenerated Output: {truncate(_produced(detail))}\nExpected: {expected}"
+        return f"{_WRONG}\nInput: {given}\nYour output: {truncate(_produced(detail))}\nExpected: {expected}"
     test = f"Input: {given}\nExpected: {expected}"
     if verdict.status == "timeout":
-        return f"The above code is incorrect and got time limit exceeded.\n{_error(detail)}\n{test}"
-    return f"The above code is incorrect and got a runtime error.\n{test}\n{_error(detail)}"
+        return f"Your program is wrong: it ran out of time.\n{_error(detail)}\n{test}"
+    return f"Your program is wrong: it raised an error.\n{test}\n{_error(detail)}"
 
 
 def _produced(detail: str) -> str:

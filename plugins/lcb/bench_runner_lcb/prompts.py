@@ -1,10 +1,10 @@
-"""Prompts as lcb_runner builds them for chat models, and a completion variant for base models.
+"""Prompts for chat models, and a completion variant for base models.
 
-The chat wording follows lcb_runner's generic chat template (system message,
-``### Question``, ``### Format``, ``### Answer``) because scores are only
-comparable with the official leaderboard under the same prompt. No stop
-string is set for chat: lcb_runner's ``###`` default cuts off answers whose
-code contains a ``###`` comment.
+The chat prompt has the parts LiveCodeBench's chat prompt has (a system
+message, then the question, the answer format with the starter code or an
+stdin/stdout skeleton, and where the answer goes), in our own words. No stop
+string is set for chat: a ``###`` stop would cut off answers whose code
+contains a ``###`` comment.
 """
 
 from __future__ import annotations
@@ -12,18 +12,15 @@ from __future__ import annotations
 from bench_runner import Problem, Prompt
 
 SYSTEM = (
-    "You are an expert Python programmer. You will be given a question (problem specification) and will "
-    "generate a correct Python program that matches the specification and passes all tests."
+    "You write Python. Each message is a programming problem; reply with a Python solution that is correct "
+    "for every input the problem allows, since hidden tests will check it."
 )
-WITH_STARTER = (
-    "You will use the following starter code to write the solution to the problem and enclose your code "
-    "within delimiters."
-)
+WITH_STARTER = "Complete this starter code, keeping its names, and give the whole solution in one Python code block:"
 WITHOUT_STARTER = (
-    "Read the inputs from stdin solve the problem and write the answer to stdout (do not directly test on "
-    "the sample inputs). Enclose your code within delimiters as follows. Ensure that when the python "
-    "program runs, it reads the inputs, runs the algorithm and writes output to STDOUT."
+    "Write a complete program: it reads the input from standard input and prints the answer to standard "
+    "output, for any valid input, not only the examples. Give it in one Python code block like this one:"
 )
+ANSWER = "### Answer (one Python code block, nothing else)"
 
 FENCE = "```"
 
@@ -43,14 +40,14 @@ _FUNCTIONAL_EXAMPLE = (
 
 
 def chat_prompt(problem: Problem) -> Prompt:
-    """System message plus the question and format instructions, as lcb_runner sends them."""
+    """A system message, then the question, the answer format and where the answer goes."""
     data = problem.data
     text = f"### Question:\n{data['question_content']}\n\n"
     if data["starter_code"]:
         text += f"### Format: {WITH_STARTER}\n```python\n{data['starter_code']}\n```\n\n"
     else:
         text += f"### Format: {WITHOUT_STARTER}\n```python\n# YOUR CODE HERE\n```\n\n"
-    text += "### Answer: (use the provided format with backticks)\n\n"
+    text += f"{ANSWER}\n\n"
     return Prompt.chat(("system", SYSTEM), ("user", text))
 
 

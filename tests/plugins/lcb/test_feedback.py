@@ -44,8 +44,7 @@ def told(bench: LiveCodeBench, pool: object, problem: Problem, program: str) -> 
 def test_a_wrong_answer_on_a_public_test_shows_input_expected_and_output(bench, pool) -> None:  # type: ignore[no-untyped-def]
     text = told(bench, pool, SUM, "for _ in range(int(input())):\n    print(sum(map(int, input().split())) + 1)\n")
     assert text == (
-        "The above code is incorrect and got a wrong answer.\n"
-        "Input: 2\n1 2\n3 4\n\nGenerated Output: 4\n8\n\nExpected: 3\n7\n"
+        "Your program is wrong: it gave a wrong answer.\nInput: 2\n1 2\n3 4\n\nYour output: 4\n8\n\nExpected: 3\n7\n"
     )
 
 
@@ -56,7 +55,7 @@ def test_a_failure_on_a_hidden_test_tells_its_kind_only(bench, pool) -> None:  #
         SUM,
         "for _ in range(int(input())):\n    a, b = map(int, input().split())\n    print(a + b if a != 7 else 0)\n",
     )
-    assert text == "The above code is incorrect and got a wrong answer on a hidden test."
+    assert text == "Your program is wrong: it gave a wrong answer on a hidden test."
     functional = told(
         bench, pool, TWICE, "class Solution:\n    def twice(self, x):\n        return 2 * x if x < 50 else 0\n"
     )
@@ -65,14 +64,14 @@ def test_a_failure_on_a_hidden_test_tells_its_kind_only(bench, pool) -> None:  #
 
 def test_a_runtime_error_shows_the_programs_own_traceback(bench, pool) -> None:  # type: ignore[no-untyped-def]
     text = told(bench, pool, TWICE, "class Solution:\n    def twice(self, x):\n        return helper(x)\n")
-    assert text.startswith("The above code is incorrect and got a runtime error.\nInput: 3\nExpected: 6\n")
+    assert text.startswith("Your program is wrong: it raised an error.\nInput: 3\nExpected: 6\n")
     assert "NameError" in text and "helper" in text
     assert "sandbox" not in text and "checker" not in text and 'File "/' not in text
 
 
 def test_a_syntax_error_is_a_compilation_error(bench, pool) -> None:  # type: ignore[no-untyped-def]
     text = told(bench, pool, SUM, "print(\n")
-    assert text.startswith("The above code is incorrect and got the following compilation error.\n")
+    assert text.startswith("Your program does not compile:\n")
     assert "SyntaxError" in text
 
 

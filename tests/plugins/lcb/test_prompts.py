@@ -19,18 +19,18 @@ def test_chat_prompt_for_stdin_problem(problems: dict[str, Problem]) -> None:
     prompt = prompts.chat_prompt(problems["1873_A"])
     system, user = prompt.messages
     assert (system.role, user.role) == ("system", "user")
-    assert system.content.startswith("You are an expert Python programmer.")
+    assert system.content == prompts.SYSTEM
     assert user.content.startswith("### Question:\nThere are three cards")
-    assert "Read the inputs from stdin solve the problem and write the answer to stdout" in user.content
+    assert f"### Format: {prompts.WITHOUT_STARTER}" in user.content and "standard input" in user.content
     assert "```python\n# YOUR CODE HERE\n```" in user.content
-    assert user.content.endswith("### Answer: (use the provided format with backticks)\n\n")
+    assert user.content.endswith(f"{prompts.ANSWER}\n\n")
     assert prompt.stop == ()
 
 
 def test_chat_prompt_for_functional_problem_shows_starter_code(problems: dict[str, Problem]) -> None:
     problem = next(p for p in problems.values() if p.data["func_name"])
     user = prompts.chat_prompt(problem).messages[1].content
-    assert "You will use the following starter code" in user
+    assert f"### Format: {prompts.WITH_STARTER}" in user
     assert f"```python\n{problem.data['starter_code']}\n```" in user
     assert "stdin" not in user.split("### Format:")[1]
 
