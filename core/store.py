@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -88,15 +89,29 @@ class RunStore:
             raise BadInput(f"cannot read {path}: {exc}", "the run cannot be resumed; start a new one") from None
         return structure(data.get("config"), RunConfig, what=str(path)), data.get("start_time", "")
 
-    def append_sample(self, run_id: str, sample: SampleResult) -> None:
-        """Append one sample (finished, or between attempts) and fsync it: this line is the checkpoint."""
+    def append_sample(self, run_id: str, sample: SampleResult, *, sync: bool = True) -> None:
+        """Append one sample (finished, or between attempts): this line is the checkpoint.
+
+        The line is written at once, so it outlives a crash of this process; ``sync``
+        also fsyncs it (and every line before it), so it outlives a power cut.
+        """
         line = json.dumps({"schema_version": SCHEMA_VERSION, **unstructure(sample)}, ensure_ascii=False, allow_nan=True)
         fd = os.open(self.run_dir(run_id) / CHECKPOINT, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         try:
             os.write(fd, (line + "\n").encode("utf-8"))
-            os.fsync(fd)
+            if sync:
+                os.fsync(fd)
         finally:
             os.close(fd)
+
+    def sync_samples(self, run_id: str) -> None:
+        """fsync the checkpoint: every line appended so far is on disk."""
+        with contextlib.suppress(FileNotFoundError):
+            fd = os.open(self.run_dir(run_id) / CHECKPOINT, os.O_WRONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
 
     def read_samples(self, run_id: str) -> list[SampleResult]:
         """Every finished sample of the checkpoint."""
