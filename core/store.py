@@ -60,7 +60,12 @@ class RunStore:
 
     def create(self, run_id: str, config: RunConfig, start_time: str) -> Path:
         folder = self.run_dir(run_id)
-        folder.mkdir(parents=True, exist_ok=False)
+        try:
+            folder.mkdir(parents=True)
+        except FileExistsError:
+            if (folder / CONFIG).exists():
+                raise
+            # a session killed while it created this run left the folder and nothing in it
         write_json_atomic(
             folder / CONFIG,
             {
