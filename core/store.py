@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -59,7 +60,12 @@ class RunStore:
 
     def create(self, run_id: str, config: RunConfig, start_time: str) -> Path:
         folder = self.run_dir(run_id)
-        folder.mkdir(parents=True, exist_ok=False)
+        try:
+            folder.mkdir(parents=True)
+        except FileExistsError:
+            if (folder / CONFIG).exists():
+                raise
+            # a session killed while it created this run left the folder and nothing in it
         write_json_atomic(
             folder / CONFIG,
             {
@@ -88,15 +94,29 @@ class RunStore:
             raise BadInput(f"cannot read {path}: {exc}", "the run cannot be resumed; start a new one") from None
         return structure(data.get("config"), RunConfig, what=str(path)), data.get("start_time", "")
 
-    def append_sample(self, run_id: str, sample: SampleResult) -> None:
-        """Append one sample (finished, or between attempts) and fsync it: this line is the checkpoint."""
+    def append_sample(self, run_id: str, sample: SampleResult, *, sync: bool = True) -> None:
+        """Append one sample (finished, or between attempts): this line is the checkpoint.
+
+        The line is written at once, so it outlives a crash of this process; ``sync``
+        also fsyncs it (and every line before it), so it outlives a power cut.
+        """
         line = json.dumps({"schema_version": SCHEMA_VERSION, **unstructure(sample)}, ensure_ascii=False, allow_nan=True)
         fd = os.open(self.run_dir(run_id) / CHECKPOINT, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         try:
             os.write(fd, (line + "\n").encode("utf-8"))
-            os.fsync(fd)
+            if sync:
+                os.fsync(fd)
         finally:
             os.close(fd)
+
+    def sync_samples(self, run_id: str) -> None:
+        """fsync the checkpoint: every line appended so far is on disk."""
+        with contextlib.suppress(FileNotFoundError):
+            fd = os.open(self.run_dir(run_id) / CHECKPOINT, os.O_WRONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
 
     def read_samples(self, run_id: str) -> list[SampleResult]:
         """Every finished sample of the checkpoint."""

@@ -132,3 +132,24 @@ def test_a_checkpoint_written_before_attempts_were_checkpointed_still_loads(tmp_
     (tmp_path / run_id / "samples.jsonl").write_text(json.dumps(old) + "\n")
     (loaded,) = store.read_samples(run_id)
     assert loaded.complete and loaded.attempts[0].feedback == "" and loaded.verdict.passed
+
+
+def test_an_unsynced_line_is_readable_at_once_and_synced_later(tmp_path: Path) -> None:
+    store = RunStore(tmp_path)
+    run_id = "bench_0123abcd_20260101_000000"
+    store.create(run_id, RunConfig(benchmark="echo", backend="scripted"), "now")
+    store.sync_samples(run_id)  # no checkpoint yet: nothing to do
+    store.append_sample(run_id, sample("a"), sync=False)
+    store.append_sample(run_id, sample("b"), sync=False)
+    store.sync_samples(run_id)
+    assert [s.problem_id for s in store.read_samples(run_id)] == ["a", "b"]
+
+
+def test_a_run_killed_while_being_created_is_created_again(tmp_path: Path) -> None:
+    store = RunStore(tmp_path)
+    run_id = "bench_0123abcd_20260101_000000"
+    (tmp_path / run_id).mkdir()  # killed between the folder and its run.json
+    store.create(run_id, RunConfig(benchmark="echo", backend="scripted"), "now")
+    assert store.load_config(run_id)[0].benchmark == "echo"
+    with pytest.raises(FileExistsError):  # a run that exists is never overwritten
+        store.create(run_id, RunConfig(benchmark="echo", backend="scripted"), "now")

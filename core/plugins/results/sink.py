@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import time
 from pathlib import Path
 from typing import Any
 
@@ -16,10 +17,13 @@ from bench_runner_core.store import RunStore
 from . import db
 
 log = structlog.get_logger()
+#: how long a finished sample may wait before its row is in the database
+FLUSH_INTERVAL_S = 0.5
 
 
 class DatabaseSink:
-    """Rows appear as samples finish, so a run in progress can be queried; the JSON files stay the truth.
+    """Rows appear as samples finish (within ``FLUSH_INTERVAL_S``), so a run in progress can be queried;
+    the JSON files stay the truth.
 
     A database error never stops a run: it is logged, and the next command re-indexes the run
     from its files.
@@ -31,6 +35,9 @@ class DatabaseSink:
         # samples are read back from the checkpoint at the end; kept here only when no checkpoint is written
         self.keep = bool(config.sinks) and "checkpoint" not in config.sinks
         self.seen: list[dict[str, Any]] = []
+        # rows not yet inserted: one transaction per interval, not per sample (run_finished inserts them all)
+        self.pending: list[dict[str, Any]] = []
+        self.flushed_at = -FLUSH_INTERVAL_S
 
     def run_started(self, run: RunInfo) -> None:
         def start(conn: sqlite3.Connection) -> None:
@@ -54,10 +61,16 @@ class DatabaseSink:
             self.seen.append(data)
         if self.conn is None:
             return
+        self.pending.append(data)
+        now = time.monotonic()
+        if now - self.flushed_at < FLUSH_INTERVAL_S:
+            return
+        self.flushed_at = now
+        rows, self.pending = self.pending, []
 
         def add(conn: sqlite3.Connection) -> None:
             with db.Transaction(conn):
-                db.insert_samples(conn, run.run_id, [data])
+                db.insert_samples(conn, run.run_id, rows)
 
         self._guard(lambda: add(self.conn))  # type: ignore[arg-type]
 
