@@ -61,8 +61,10 @@ def db_rebuild(results_dir: str) -> None:
     from . import db
 
     conn = db.rebuild(results_dir)
-    runs, samples = conn.execute("SELECT (SELECT COUNT(*) FROM runs), (SELECT COUNT(*) FROM samples)").fetchone()
-    click.echo(f"{Path(results_dir) / db.DB_NAME}: {runs} runs, {samples} sample attempts")
+    runs, samples, tasks = conn.execute(
+        "SELECT (SELECT COUNT(*) FROM runs), (SELECT COUNT(*) FROM samples), (SELECT COUNT(*) FROM optimizations)"
+    ).fetchone()
+    click.echo(f"{Path(results_dir) / db.DB_NAME}: {runs} runs, {samples} sample attempts, {tasks} optimizations")
 
 
 @db_group.command(name="path")
@@ -238,4 +240,39 @@ def report_command(
     click.echo(f"wrote {path} ({path.stat().st_size / 1e6:.2f} MB, {len(run_ids)} runs)")
 
 
-COMMANDS = (db_group, compare_command, problems_command, export_command, report_command)
+@click.command(name="optimizations")
+@results_dir_option
+@click.option("--run", "run_ids", multiple=True, help="only this optimization run (a unique start of its id)")
+@click.option("--dataset", "datasets", multiple=True, help="only this dataset (repeatable)")
+@click.option("--optimizer", "optimizers", multiple=True, help="only this optimizer (repeatable)")
+@click.option("--model", "models", multiple=True, help="task models whose name contains this")
+@click.option("--since", help="runs started on or after this date, timestamp or age (7d, 12h, 2w)")
+@click.option("--json", "as_json", is_flag=True, help="JSON lines, with the best prompt and the history")
+def optimizations_command(
+    results_dir: str,
+    run_ids: tuple[str, ...],
+    datasets: tuple[str, ...],
+    optimizers: tuple[str, ...],
+    models: tuple[str, ...],
+    since: str | None,
+    as_json: bool,
+) -> None:
+    """The tasks of optimization runs (`bench_runner optimize`): test scores with 95% intervals, budget, stop."""
+    from . import db, optimization_view
+
+    chosen = optimization_view.OptimizationFilter(
+        run_ids=run_ids, datasets=datasets, optimizers=optimizers, models=models, since=since
+    )
+    conn = db.open_db(results_dir)
+    try:
+        rows = optimization_view.find(conn, chosen)
+    finally:
+        conn.close()
+    if as_json:
+        for row in rows:
+            click.echo(json.dumps({k: v for k, v in row.items() if not k.startswith("source_")}))
+    else:
+        click.echo(optimization_view.render(rows))
+
+
+COMMANDS = (db_group, compare_command, problems_command, export_command, report_command, optimizations_command)
