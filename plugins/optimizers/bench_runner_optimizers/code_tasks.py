@@ -68,6 +68,11 @@ class CodeDataset:
         detail = verdict.detail.strip().splitlines()[-6:] if verdict.detail else []
         return Scored(score=0.0, feedback=f"{verdict.status}: " + ("\n".join(detail) or "no detail"))
 
+    @property
+    def protections(self) -> dict[str, Any]:
+        """The sandbox's protections once it graded something (per node on a cluster)."""
+        return dict(self._sandbox.protections) if self._sandbox is not None else {}
+
     def _local_pool(self) -> Any:
         from bench_runner_core.sandbox.pool import SandboxPool  # starts worker processes: only when grading
 

@@ -81,6 +81,10 @@ class TaskResult:
     duration_s: float
     history: tuple[Mapping[str, Any], ...]
     error: str = ""
+    #: what the task model's backend reported when it started (model name, quantization, ray_generators, ...)
+    backend: Mapping[str, Any] = attrs.field(factory=dict)
+    #: a code dataset's sandbox protections; on a cluster, per grading node under ``nodes``
+    sandbox: Mapping[str, Any] = attrs.field(factory=dict)
     schema_version: int = SCHEMA_VERSION
 
 
@@ -201,10 +205,10 @@ class OptimizeRun:
         parallel = max(1, int(self.manifest.get("parallel") or 1))
         if parallel > 1:
             # a model's tasks back to back: it is released (its GPU freed) before a later model needs one
-            first = {}
+            first: dict[str, int] = {}
             for task in todo:
-                first.setdefault(_models_of(task)[0], len(first))
-            todo.sort(key=lambda t: first[_models_of(t)[0]])
+                first.setdefault(Models.key(*_models_of(task)[0]), len(first))
+            todo.sort(key=lambda t: first[Models.key(*_models_of(t)[0])])
         self._needed = Counter(Models.key(*m) for t in todo for m in _models_of(t))
         cache = Cache(self.files.dir / "cache.jsonl")
         try:
@@ -338,6 +342,8 @@ class OptimizeRun:
             cost=round(usage["task"].cost + usage["proposer"].cost + test_usage.cost, 6),
             duration_s=round(time.monotonic() - started, 3),
             history=tuple(harness.history),
+            backend=dict(model.facts),
+            sandbox=dict(getattr(dataset, "protections", None) or {}),
         )
 
 
