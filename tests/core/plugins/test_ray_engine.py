@@ -167,6 +167,40 @@ def test_a_killed_driver_resumes_to_a_complete_run(tmp_path: Path) -> None:
         assert len({(json.loads(x)["problem_id"], json.loads(x)["sample_index"]) for x in lines}) == len(lines) == 10
 
 
+CAMPAIGN = """
+name = "spread"
+parallel = 2
+[defaults]
+engine = "ray"
+backend = "scripted"
+echo_size = 4
+workers = 1
+[[tasks]]
+benchmark = "echo"
+options = {{ delay = 0.05 }}
+[[tasks]]
+benchmark = "echo"
+options = {{ delay = 0.6 }}
+"""
+
+
+def test_a_campaign_runs_on_one_ray_instance_of_its_own(tmp_path: Path) -> None:
+    # two runs at once on the local instance the campaign starts: the first to finish must not stop it
+    (tmp_path / "spread.toml").write_text(CAMPAIGN.format())
+    done = subprocess.run(
+        [str(BIN), "campaign", "run", "spread.toml"], cwd=tmp_path, env=cli_env(tmp_path, **RAY_ENV),
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    (folder,) = (tmp_path / "benchmark_results" / "campaigns" / "spread").iterdir()
+    runs = [r for task in json.loads((folder / "manifest.json").read_text())["tasks"] for r in task["runs"]]
+    assert [r["status"] for r in runs] == ["done", "done"]
+    for entry in runs:
+        summary = json.loads((tmp_path / "benchmark_results" / f"{entry['run_id']}.json").read_text())
+        assert summary["config"]["engine"] == "ray" and summary["summary"]["total_samples"] == 4
+        assert summary["metadata"]["backend"]["ray_generators"] == 1
+
+
 def test_a_missing_ray_is_one_line_with_the_fix(tmp_path: Path) -> None:
     env = cli_env(tmp_path)
     hide = tmp_path / "hide"
