@@ -119,3 +119,22 @@ def test_a_killed_ray_driver_resumes_to_the_same_results(
     assert {k: outcome(v) for k, v in found.items()} == {k: outcome(v) for k, v in expected.items()}
     # nothing answered before the kill was asked again: at most the calls in flight (2 tasks x 2 calls)
     assert requests <= len(server.requests) <= requests + 4
+
+
+def test_an_in_process_gguf_loads_in_a_ray_actor_with_the_local_results(
+    address: str, tiny_gguf: Path, tmp_path: Path
+) -> None:
+    args = [
+        str(BIN), "optimize", "--datasets", "gsm8k", "--optimizers", "few_shot", "--models", str(tiny_gguf),
+        "--model-option", "max_tokens=8", "gpu_layers=0", "--test-mode", "--seed", "1", "--max-rollouts", "20",
+        "--max-trials", "3", "--json",
+    ]  # fmt: skip
+    found = {}
+    for engine in ("local", "ray"):
+        folder = tmp_path / engine
+        done = run([*args, "--engine", engine, "--ray-address", address, "--results-dir", "results"], folder)
+        assert done.returncode == 0, done.stderr[-3000:]
+        (found[engine],) = tasks(folder).values()
+    assert outcome(found["ray"]) == outcome(found["local"])
+    assert found["ray"]["backend"]["ray_generators"] == 1 and "ray_generators" not in found["local"]["backend"]
+    assert found["ray"]["rollouts"] > 0
