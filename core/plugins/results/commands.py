@@ -230,14 +230,28 @@ def report_command(
 
     if sum(map(bool, (runs, campaign, every))) != 1:
         raise BadInput("report needs run ids, --campaign or --all (one of them)", "for example: report --all")
+    from . import optimization_view
+    from .optimizations import PREFIX
+
     results_dir, run_ids = resolve_runs(runs, campaign, results_dir)
     conn = db.open_db(results_dir)
+    # optimization runs (opt_...) get a table of their tasks
+    optimization_ids = [r for r in run_ids if r.startswith(PREFIX)]
+    run_ids = [r for r in run_ids if not r.startswith(PREFIX)]
     if every:
         run_ids = [r["run_id"] for r in queries.find_runs(conn, run_filter(benchmarks, models, since))]
-        if not run_ids:
+        optimization_ids = [] if benchmarks else optimization_view.run_ids(conn, since)
+        if not run_ids and not optimization_ids:
             raise BadInput(f"no runs in {results_dir} match", "check --results-dir and the filters")
-    path = report.write_report(conn, run_ids, output, title=title or (f"campaign {campaign}" if campaign else None))
-    click.echo(f"wrote {path} ({path.stat().st_size / 1e6:.2f} MB, {len(run_ids)} runs)")
+    path = report.write_report(
+        conn,
+        run_ids,
+        output,
+        title=title or (f"campaign {campaign}" if campaign else None),
+        optimization_ids=optimization_ids,
+    )
+    counted = f"{len(run_ids)} runs" + (f", {len(optimization_ids)} optimization runs" if optimization_ids else "")
+    click.echo(f"wrote {path} ({path.stat().st_size / 1e6:.2f} MB, {counted})")
 
 
 @click.command(name="optimizations")

@@ -82,3 +82,33 @@ def render(rows: Sequence[Mapping[str, Any]]) -> str:
             f"{row['rollouts'] if row['rollouts'] is not None else '-':>8}  {stop}"
         )
     return "\n".join(lines)
+
+
+def run_ids(conn: sqlite3.Connection, since: str | None = None) -> list[str]:
+    """Every optimization run (started on or after ``since``), oldest first: what ``report --all`` adds."""
+    if since:
+        rows = conn.execute(
+            "SELECT run_id FROM optimization_runs WHERE start_time >= ? ORDER BY start_time", (parse_since(since),)
+        )
+    else:
+        rows = conn.execute("SELECT run_id FROM optimization_runs ORDER BY start_time")
+    return [r["run_id"] for r in rows]
+
+
+def report_rows(conn: sqlite3.Connection, ids: Sequence[str]) -> list[dict[str, Any]]:
+    """The tasks of these optimization runs as the HTML report draws them."""
+    if not ids:
+        return []
+    out = []
+    for row in find(conn, OptimizationFilter(run_ids=tuple(ids))):
+        entry = {k: row[k] for k in _REPORTED}
+        for name in ("baseline_test", "optimized_test", "gain"):
+            entry[name] = None if row[name] is None else [row[name], row[name + "_low"], row[name + "_high"]]
+        out.append(entry)
+    return out
+
+
+_REPORTED = (
+    "run_id", "task_id", "dataset", "optimizer", "model", "seed", "status", "stop_reason", "rollouts", "trials",
+    "proposer_tokens", "cost", "duration_s", "best_instruction", "error",
+)  # fmt: skip

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
+from tests.fixtures.browser import Browser, browser  # noqa: F401 (a fixture)
 from tests.fixtures.kernel import BIN, cli_env
 from tests.plugins.optimizers.conftest import gsm8k_answers
 from tests.plugins.optimizers.scripted_server import ScriptedServer
@@ -97,6 +99,30 @@ def test_every_task_lands_in_the_database_and_the_history(
     assert [dict(r) for r in rows(results, "SELECT * FROM optimizations ORDER BY task_id")] == before
     shown = run_bare([str(BIN), "optimizations", "--results-dir", str(results)], tmp_path, bare)
     assert shown.returncode == 0 and shown.stdout.count(summary["run_id"]) == 2, shown.stderr
+    page = run_bare([str(BIN), "report", "--all", "--results-dir", str(results), "-o", "r.html"], tmp_path, bare)
+    assert page.returncode == 0 and "1 optimization runs" in page.stdout, page.stderr
+    data = json.loads(re.search(r'id="report-data">(.*?)</script>', (tmp_path / "r.html").read_text(), re.S)[1])
+    assert {(r["task_id"], r["optimized_test"][0]) for r in data["optimizations"]} == {
+        (task_id, task["optimized_test"]["mean"]) for task_id, task in tasks.items()
+    }
+
+
+def test_the_report_shows_an_optimization_run_in_chromium(
+    browser: Browser,  # noqa: F811
+    scripted: Callable[..., ScriptedServer],
+    tmp_path: Path,
+) -> None:
+    server = scripted(gsm8k_answers())
+    done = run(command(server, tmp_path, "gsm8k", "few_shot", "--json"), tmp_path)
+    assert done.returncode == 0, done.stderr[-3000:]
+    run_id = json.loads(done.stdout)["run_id"]
+    page = run([str(BIN), "report", run_id, "--results-dir", str(tmp_path / "results"), "-o", "r.html"], tmp_path)
+    assert page.returncode == 0, page.stderr
+    browser.open(tmp_path / "r.html")
+    assert browser.errors() == []
+    cells = browser.evaluate("[...document.querySelectorAll('#optimizations tbody td')].map(td => td.textContent)")
+    assert cells[:3] == [run_id, "gsm8k", "few_shot"] and cells[-1], cells
+    assert browser.evaluate("document.getElementById('optimizations-section').hidden") is False
 
 
 def run_bare(args: list[str], cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
