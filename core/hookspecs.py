@@ -8,7 +8,8 @@ at once. Registration must be cheap: no model load, network call or file scan.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 import pluggy
 
@@ -162,4 +163,23 @@ def bench_runner_campaign_compared(folder: str) -> None:
     Called at the end of ``campaign run``/``resume``/``retry-failed`` and by
     ``campaign summarize``. A reporting plugin writes what it adds there (the
     results plugin writes ``report.html``). Returns nothing.
+    """
+
+
+# --- optimizations: called by an optimizer suite --------------------------------
+
+
+@hookspec
+def bench_runner_optimization_finished(results_dir: str, run_id: str, result: Mapping[str, Any]) -> None:
+    """A task of an optimization run finished (``bench_runner optimize``, from the optimizers plugin).
+
+    Called in the process that keeps the run's files, once per task each time it
+    finishes (a resumed or retried task is reported again), after the run's
+    summary ``<results_dir>/<run_id>.json`` was rewritten to include it.
+    ``result`` is that task's record from the summary's ``results`` list (see
+    README, "Optimization results"): ``task_id``, ``dataset``, ``optimizer``,
+    ``model``, ``seed``, ``status`` (``done`` or ``failed``), test scores with
+    intervals, the best prompt, budget use per role, cost, time, stop reason and
+    history. The results plugin indexes the run in the results database.
+    Returns nothing; an implementation must not raise.
     """

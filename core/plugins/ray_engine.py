@@ -47,13 +47,14 @@ def _import_ray() -> Any:
 
 
 class _Cluster:
-    """A connection to Ray, shared by the run's stand-ins; a local instance we started is stopped at the end."""
+    """A connection to Ray, shared by every stand-in of this process; a local instance we started is stopped
+    when the last of them closes (runs of a campaign, tasks of an optimization run, share one instance)."""
 
     def __init__(self, address: str | None) -> None:
         self.ray = _import_ray()
+        self.address = address
         self.started_here = False
         self._users = 0
-        self._lock = threading.Lock()
         if not self.ray.is_initialized():
             env = {name: os.environ[name] for name in _FORWARDED_ENV if name in os.environ}
             local = {} if address else {"_node_ip_address": "127.0.0.1"}  # an instance of our own stays on loopback
@@ -77,15 +78,29 @@ class _Cluster:
         log.info("ray_connected", address=address or "local", resources=self.ray.cluster_resources())
 
     def use(self) -> None:
-        with self._lock:
+        with _CLUSTERS_LOCK:
             self._users += 1
 
     def release(self) -> None:
-        with self._lock:
+        with _CLUSTERS_LOCK:
             self._users -= 1
             last = self._users == 0
+            if last and _CLUSTERS.get(self.address) is self:
+                del _CLUSTERS[self.address]
         if last and self.started_here:
             self.ray.shutdown()
+
+
+_CLUSTERS: dict[str | None, _Cluster] = {}
+_CLUSTERS_LOCK = threading.Lock()
+
+
+def _cluster(address: str | None) -> _Cluster:
+    """The process's connection to the cluster at ``address``; made once and shared while anything uses it."""
+    with _CLUSTERS_LOCK:
+        if address not in _CLUSTERS:
+            _CLUSTERS[address] = _Cluster(address)
+        return _CLUSTERS[address]
 
 
 def _remote_call(ray: Any, ref: Any) -> Any:
@@ -250,7 +265,7 @@ class RayEngine:
 
     def _connect(self) -> _Cluster:
         if self._cluster is None:
-            self._cluster = _Cluster(self.address)
+            self._cluster = _cluster(self.address)
         return self._cluster
 
     def place_backend(self, backend: Backend, make: Callable[[], Backend]) -> Backend:

@@ -12,7 +12,7 @@ HOOKS = [name for name, fn in inspect.getmembers(hookspecs, inspect.isfunction) 
 
 
 def test_every_hook_has_a_docstring_saying_when_it_is_called() -> None:
-    assert len(HOOKS) == 13
+    assert len(HOOKS) == 14
     for name in HOOKS:
         doc = inspect.getdoc(getattr(hookspecs, name)) or ""
         assert len(doc) > 40, name

@@ -60,7 +60,10 @@ class Scheduler:
                 config, _ = store.load_config(entry.run_id)
             else:
                 config = self.kernel.config({**task.settings, "seed": entry.seed}, source=f"{task.source} ({task.key})")
-            items.append(Item(task, entry, config, share_key(self.kernel, config), memory_needed(config), resume))
+            # a model an engine loads on cluster nodes (ray) takes no memory here: only local loads wait for it
+            engine = self.kernel.registry.get("engine", config.engine).factory(config)
+            memory = 0 if isinstance(engine, PlacesWork) else memory_needed(config)
+            items.append(Item(task, entry, config, share_key(self.kernel, config), memory, resume))
         first: dict[Hashable, int] = {}
         for i, item in enumerate(items):
             first.setdefault(item.key if item.key is not None else ("run", i), i)

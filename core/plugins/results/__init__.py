@@ -1,6 +1,6 @@
 """The built-in results plugin: the ``database`` sink and the commands that read it.
 
-``db``, ``compare``, ``problems``, ``export`` and ``report`` work on the results database
+``db``, ``compare``, ``problems``, ``export``, ``report`` and ``optimizations`` work on the results database
 (``<results-dir>/results.sqlite``), an index of the JSON run files kept by the sink and rebuilt from
 the files whenever it is missing or from an older schema. Registering is cheap: nothing here opens
 a database or imports numpy until a command runs.
@@ -45,3 +45,14 @@ def bench_runner_campaign_compared(folder: str) -> None:
         write_campaign_report(folder)
     except Exception as exc:  # a report is a convenience: it never fails the campaign
         log.warning("campaign_report_failed", folder=folder, error=repr(exc))
+
+
+@hookimpl
+def bench_runner_optimization_finished(results_dir: str, run_id: str, result: object) -> None:
+    """An optimization task finished: its run's summary changed, so the database indexes it now."""
+    from . import db
+
+    try:
+        db.open_db(results_dir, busy_timeout_s=5).close()
+    except Exception as exc:  # the summary file is the truth: the next command indexes what failed here
+        log.warning("results_db_write_failed", run_id=run_id, error=str(exc), fix="run `bench_runner db rebuild` later")

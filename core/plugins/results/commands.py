@@ -61,8 +61,10 @@ def db_rebuild(results_dir: str) -> None:
     from . import db
 
     conn = db.rebuild(results_dir)
-    runs, samples = conn.execute("SELECT (SELECT COUNT(*) FROM runs), (SELECT COUNT(*) FROM samples)").fetchone()
-    click.echo(f"{Path(results_dir) / db.DB_NAME}: {runs} runs, {samples} sample attempts")
+    runs, samples, tasks = conn.execute(
+        "SELECT (SELECT COUNT(*) FROM runs), (SELECT COUNT(*) FROM samples), (SELECT COUNT(*) FROM optimizations)"
+    ).fetchone()
+    click.echo(f"{Path(results_dir) / db.DB_NAME}: {runs} runs, {samples} sample attempts, {tasks} optimizations")
 
 
 @db_group.command(name="path")
@@ -228,14 +230,63 @@ def report_command(
 
     if sum(map(bool, (runs, campaign, every))) != 1:
         raise BadInput("report needs run ids, --campaign or --all (one of them)", "for example: report --all")
+    from . import optimization_view
+    from .optimizations import PREFIX
+
     results_dir, run_ids = resolve_runs(runs, campaign, results_dir)
     conn = db.open_db(results_dir)
+    # optimization runs (opt_...) get a table of their tasks
+    optimization_ids = [r for r in run_ids if r.startswith(PREFIX)]
+    run_ids = [r for r in run_ids if not r.startswith(PREFIX)]
     if every:
         run_ids = [r["run_id"] for r in queries.find_runs(conn, run_filter(benchmarks, models, since))]
-        if not run_ids:
+        optimization_ids = [] if benchmarks else optimization_view.run_ids(conn, since)
+        if not run_ids and not optimization_ids:
             raise BadInput(f"no runs in {results_dir} match", "check --results-dir and the filters")
-    path = report.write_report(conn, run_ids, output, title=title or (f"campaign {campaign}" if campaign else None))
-    click.echo(f"wrote {path} ({path.stat().st_size / 1e6:.2f} MB, {len(run_ids)} runs)")
+    path = report.write_report(
+        conn,
+        run_ids,
+        output,
+        title=title or (f"campaign {campaign}" if campaign else None),
+        optimization_ids=optimization_ids,
+    )
+    counted = f"{len(run_ids)} runs" + (f", {len(optimization_ids)} optimization runs" if optimization_ids else "")
+    click.echo(f"wrote {path} ({path.stat().st_size / 1e6:.2f} MB, {counted})")
 
 
-COMMANDS = (db_group, compare_command, problems_command, export_command, report_command)
+@click.command(name="optimizations")
+@results_dir_option
+@click.option("--run", "run_ids", multiple=True, help="only this optimization run (a unique start of its id)")
+@click.option("--dataset", "datasets", multiple=True, help="only this dataset (repeatable)")
+@click.option("--optimizer", "optimizers", multiple=True, help="only this optimizer (repeatable)")
+@click.option("--model", "models", multiple=True, help="task models whose name contains this")
+@click.option("--since", help="runs started on or after this date, timestamp or age (7d, 12h, 2w)")
+@click.option("--json", "as_json", is_flag=True, help="JSON lines, with the best prompt and the history")
+def optimizations_command(
+    results_dir: str,
+    run_ids: tuple[str, ...],
+    datasets: tuple[str, ...],
+    optimizers: tuple[str, ...],
+    models: tuple[str, ...],
+    since: str | None,
+    as_json: bool,
+) -> None:
+    """The tasks of optimization runs (`bench_runner optimize`): test scores with 95% intervals, budget, stop."""
+    from . import db, optimization_view
+
+    chosen = optimization_view.OptimizationFilter(
+        run_ids=run_ids, datasets=datasets, optimizers=optimizers, models=models, since=since
+    )
+    conn = db.open_db(results_dir)
+    try:
+        rows = optimization_view.find(conn, chosen)
+    finally:
+        conn.close()
+    if as_json:
+        for row in rows:
+            click.echo(json.dumps({k: v for k, v in row.items() if not k.startswith("source_")}))
+    else:
+        click.echo(optimization_view.render(rows))
+
+
+COMMANDS = (db_group, compare_command, problems_command, export_command, report_command, optimizations_command)

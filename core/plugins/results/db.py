@@ -20,9 +20,11 @@ import structlog
 
 from bench_runner_core.api import BadInput
 
+from . import optimizations
+
 DB_NAME = "results.sqlite"
 #: ``PRAGMA user_version`` of the schema below; a database with another version is rebuilt
-DB_SCHEMA = 1
+DB_SCHEMA = 2
 #: problem attributes that get a column of their own (all of them are also in ``attributes``)
 FACETS = ("difficulty", "platform", "contest_date")
 
@@ -137,12 +139,17 @@ def _rebuild(conn: sqlite3.Connection, root: Path, *, force: bool = False) -> No
                 conn.execute(statement)
         for run_id in sorted(_summary_files(root)):
             ingest_files(conn, root, run_id)
+        for run_id in sorted(_summary_files(root, optimizations.PREFIX)):
+            optimizations.ingest_file(conn, root, run_id)
         conn.execute(f"PRAGMA user_version = {DB_SCHEMA}")
     log.info("results_db_built", path=str(root / DB_NAME))
 
 
 def sync(conn: sqlite3.Connection, root: Path) -> int:
-    """Ingest summaries that are new or changed on disk, drop rows whose files are gone; returns changes."""
+    """Ingest summaries that are new or changed on disk, drop rows whose files are gone; returns changes.
+
+    Benchmark runs (``bench_*.json``) and optimization runs (``opt_*.json``) alike.
+    """
     files = _summary_files(root)
     known = {r["run_id"]: r for r in conn.execute("SELECT run_id, state, source_mtime_ns, source_size FROM runs")}
     stale = [rid for rid, stat in files.items() if rid not in known or _stat_of(known[rid]) != stat]
@@ -151,27 +158,35 @@ def sync(conn: sqlite3.Connection, root: Path) -> int:
         for rid, row in known.items()
         if rid not in files and (row["state"] != "running" or not (root / rid).is_dir())
     ]
-    if not stale and not gone:
+    opt_files = _summary_files(root, optimizations.PREFIX)
+    opt_known = optimizations.known(conn)
+    opt_stale = [rid for rid, stat in opt_files.items() if opt_known.get(rid) != stat]
+    opt_gone = [rid for rid in opt_known if rid not in opt_files]
+    if not stale and not gone and not opt_stale and not opt_gone:
         return 0
     with Transaction(conn):
         for run_id in gone:
             conn.execute("DELETE FROM runs WHERE run_id = ?", (run_id,))
         for run_id in stale:
             ingest_files(conn, root, run_id)
-    return len(stale) + len(gone)
+        for run_id in opt_gone:
+            conn.execute("DELETE FROM optimization_runs WHERE run_id = ?", (run_id,))
+        for run_id in opt_stale:
+            optimizations.ingest_file(conn, root, run_id)
+    return len(stale) + len(gone) + len(opt_stale) + len(opt_gone)
 
 
 def _stat_of(row: sqlite3.Row) -> tuple[int, int]:
     return (row["source_mtime_ns"], row["source_size"])
 
 
-def _summary_files(root: Path) -> dict[str, tuple[int, int]]:
+def _summary_files(root: Path, prefix: str = "bench_") -> dict[str, tuple[int, int]]:
     if not root.is_dir():
         return {}
     found = {}
     with os.scandir(root) as entries:
         for entry in entries:
-            if entry.name.startswith("bench_") and entry.name.endswith(".json") and entry.is_file():
+            if entry.name.startswith(prefix) and entry.name.endswith(".json") and entry.is_file():
                 stat = entry.stat()
                 found[entry.name[:-5]] = (stat.st_mtime_ns, stat.st_size)
     return found
@@ -179,17 +194,9 @@ def _summary_files(root: Path) -> dict[str, tuple[int, int]]:
 
 def ingest_files(conn: sqlite3.Connection, root: Path, run_id: str) -> None:
     """(Re)index one run from its summary file and checkpoint, inside the caller's transaction."""
-    path = root / f"{run_id}.json"
-    try:
-        stat = path.stat()
-        summary = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        log.warning("results_db_skipped_run", path=str(path), reason=str(exc))
-        return
-    if not isinstance(summary, dict) or summary.get("run_id") != run_id:
-        log.warning("results_db_skipped_run", path=str(path), reason="not a run summary")
-        return
-    ingest(conn, summary, read_checkpoint(root / run_id / "samples.jsonl"), stat=(stat.st_mtime_ns, stat.st_size))
+    found = optimizations.read_summary(root, run_id)
+    if found is not None:
+        ingest(conn, found[0], read_checkpoint(root / run_id / "samples.jsonl"), stat=found[1])
 
 
 def ingest(

@@ -347,15 +347,41 @@
   }
   document.getElementById("detail-close").addEventListener("click", () => { document.getElementById("detail").hidden = true; });
 
+  // optimization runs: one row per task, its test scores with their intervals, budget use, the best prompt
+  function optimizationTable() {
+    const rows = D.optimizations || [];
+    if (!rows.length) return;
+    document.getElementById("optimizations-section").hidden = false;
+    const table = document.getElementById("optimizations");
+    const head = table.appendChild(el("thead")).appendChild(el("tr"));
+    ["run", "dataset", "optimizer", "model", "seed", "baseline", "optimized", "gain", "rollouts", "trials", "cost", "time", "stop", "best prompt"]
+      .forEach((h) => head.appendChild(el("th", {}, h)));
+    const body = table.appendChild(el("tbody"));
+    const ci = (v) => (v ? v[0].toFixed(3) + " [" + v[1].toFixed(3) + ", " + v[2].toFixed(3) + "]" : "-");
+    rows.forEach((r) => {
+      const tr = body.appendChild(el("tr"));
+      const stop = r.status === "done" ? r.stop_reason : r.status + ": " + (r.error || "");
+      const time = r.duration_s == null ? "" : r.duration_s.toFixed(1) + " s";
+      [r.run_id, r.dataset, r.optimizer, r.model, r.seed, ci(r.baseline_test), ci(r.optimized_test), ci(r.gain),
+        r.rollouts, r.trials, r.cost, time, stop].forEach((v) => tr.appendChild(el("td", {}, v)));
+      tr.appendChild(el("td", { class: "prompt" }, r.best_instruction));
+    });
+  }
+
   const total = D.samples.length;
+  const optimized = (D.optimizations || []).length;
   document.getElementById("subtitle").textContent =
-    D.runs.length + " run(s), " + D.problems.length + " problems, " + total + " sample attempts · generated " + D.generated;
+    D.runs.length + " run(s), " + D.problems.length + " problems, " + total + " sample attempts" +
+    (optimized ? ", " + optimized + " optimization task(s)" : "") + " · generated " + D.generated;
+  // a report of optimization runs only has no benchmark runs to tabulate
+  ["runs-section", "problems-section"].forEach((id) => { document.getElementById(id).hidden = !D.runs.length; });
   passChart();
   ["difficulty", "platform"].forEach(facetChart);
   timeChart();
   speedChart();
   iterativeChart();
   runTable();
+  optimizationTable();
   problemTable();
   document.body.setAttribute("data-rendered", "1");
   document.body.setAttribute("data-render-ms", String(Math.round(performance.now() - started)));

@@ -20,7 +20,7 @@ from typing import Any
 
 from bench_runner_core.records import STATUSES
 
-from . import queries, stats
+from . import optimization_view, queries, stats
 
 #: resamples for the intervals drawn in a report (compare uses more); enough for a chart, fast for many runs
 REPORT_RESAMPLES = 2_000
@@ -30,8 +30,15 @@ CHART_FACETS = ("difficulty", "platform")
 _SANDBOX_KEYS = ("network_namespace", "pid_namespace", "user_namespace", "landlock_abi", "sandbox_uid", "temp_fs")
 
 
-def report_data(conn: sqlite3.Connection, run_ids: Sequence[str], *, title: str | None = None) -> dict[str, Any]:
-    """The data a report page draws: runs with intervals and metadata, problems, per-run cells, samples."""
+def report_data(
+    conn: sqlite3.Connection,
+    run_ids: Sequence[str],
+    *,
+    title: str | None = None,
+    optimization_ids: Sequence[str] = (),
+) -> dict[str, Any]:
+    """The data a report page draws: runs with intervals and metadata, problems, per-run cells, samples,
+    and the tasks of optimization runs."""
     rows = [queries.get_run(conn, run_id) for run_id in run_ids]
     rows = list({r["run_id"]: r for r in rows}.values())
     problems: dict[tuple[str, str], int] = {}
@@ -58,7 +65,7 @@ def report_data(conn: sqlite3.Connection, run_ids: Sequence[str], *, title: str 
     problem_list = sorted(problems.items(), key=lambda item: item[1])
     return {
         "schema_version": 1,
-        "title": title or _default_title(rows),
+        "title": title or _default_title(rows, optimization_ids),
         "generated": datetime.now(UTC).isoformat(timespec="seconds"),
         "statuses": list(STATUSES),
         "runs": runs,
@@ -73,10 +80,13 @@ def report_data(conn: sqlite3.Connection, run_ids: Sequence[str], *, title: str 
         ],
         "samples": samples,
         "strings": list(strings),
+        "optimizations": optimization_view.report_rows(conn, optimization_ids),
     }
 
 
-def _default_title(rows: Sequence[sqlite3.Row]) -> str:
+def _default_title(rows: Sequence[sqlite3.Row], optimization_ids: Sequence[str] = ()) -> str:
+    if not rows:
+        return f"{len(optimization_ids)} optimization runs"
     if len(rows) == 1:
         return f"{rows[0]['benchmark']} · {rows[0]['model']} · {rows[0]['run_id']}"
     return f"{len(rows)} runs · " + ", ".join(sorted({r["benchmark"] for r in rows}))
@@ -220,13 +230,19 @@ def render_html(data: dict[str, Any]) -> str:
 
 
 def write_report(
-    conn: sqlite3.Connection, run_ids: Sequence[str], output: str | os.PathLike[str], *, title: str | None = None
+    conn: sqlite3.Connection,
+    run_ids: Sequence[str],
+    output: str | os.PathLike[str],
+    *,
+    title: str | None = None,
+    optimization_ids: Sequence[str] = (),
 ) -> Path:
-    """Write the report of ``run_ids`` to ``output`` (atomically) and return its path."""
+    """Write the report of ``run_ids`` (and of optimization runs) to ``output`` (atomically) and return its path."""
     target = Path(output)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{target.name}.tmp")
-    tmp.write_text(render_html(report_data(conn, run_ids, title=title)), encoding="utf-8")
+    data = report_data(conn, run_ids, title=title, optimization_ids=optimization_ids)
+    tmp.write_text(render_html(data), encoding="utf-8")
     os.replace(tmp, target)
     return target
 

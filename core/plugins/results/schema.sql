@@ -1,4 +1,4 @@
--- The results database, <results-dir>/results.sqlite (PRAGMA user_version = 1).
+-- The results database, <results-dir>/results.sqlite (PRAGMA user_version = 2).
 -- Every row comes from the JSON run files: `bench_runner db rebuild` recreates it from them.
 CREATE TABLE runs (
     run_id TEXT PRIMARY KEY,
@@ -76,4 +76,83 @@ CREATE TABLE problems (
     contest_date TEXT,
     attributes TEXT,
     PRIMARY KEY (benchmark, problem_id)
+) WITHOUT ROWID;
+-- Optimization runs (`bench_runner optimize`), from <results-dir>/opt_<id>.json summaries.
+CREATE TABLE optimization_runs (
+    run_id TEXT PRIMARY KEY,
+    state TEXT NOT NULL,
+    start_time TEXT,
+    end_time TEXT,
+    engine TEXT,
+    test_mode INTEGER,
+    seed INTEGER,
+    seeds TEXT,
+    tasks INTEGER,
+    done INTEGER,
+    failed INTEGER,
+    ranking TEXT,
+    schema_version INTEGER,
+    source_mtime_ns INTEGER,
+    source_size INTEGER
+);
+CREATE TABLE optimizations (
+    run_id TEXT NOT NULL REFERENCES optimization_runs (run_id) ON DELETE CASCADE,
+    task_id TEXT NOT NULL,
+    dataset TEXT NOT NULL,
+    optimizer TEXT NOT NULL,
+    model TEXT,
+    proposer_model TEXT,
+    seed INTEGER,
+    status TEXT NOT NULL,
+    stop_reason TEXT,
+    metric TEXT,
+    n_train INTEGER,
+    n_validation INTEGER,
+    n_test INTEGER,
+    baseline_test REAL,
+    baseline_test_low REAL,
+    baseline_test_high REAL,
+    optimized_test REAL,
+    optimized_test_low REAL,
+    optimized_test_high REAL,
+    gain REAL,
+    gain_low REAL,
+    gain_high REAL,
+    baseline_validation REAL,
+    best_validation REAL,
+    trials INTEGER,
+    max_trials INTEGER,
+    rollouts INTEGER,
+    max_rollouts INTEGER,
+    proposer_tokens INTEGER,
+    max_proposer_tokens INTEGER,
+    task_calls INTEGER,
+    task_prompt_tokens INTEGER,
+    task_completion_tokens INTEGER,
+    proposer_calls INTEGER,
+    proposer_prompt_tokens INTEGER,
+    proposer_completion_tokens INTEGER,
+    test_calls INTEGER,
+    test_prompt_tokens INTEGER,
+    test_completion_tokens INTEGER,
+    cost REAL,
+    duration_s REAL,
+    best_instruction TEXT,
+    best_demos TEXT,
+    error TEXT,
+    schema_version INTEGER,
+    PRIMARY KEY (run_id, task_id)
+);
+CREATE INDEX optimizations_by_dataset ON optimizations (dataset, optimizer);
+CREATE TABLE optimization_history (
+    run_id TEXT NOT NULL,
+    task_id TEXT NOT NULL,
+    trial INTEGER NOT NULL,
+    rollouts INTEGER,
+    proposer_tokens INTEGER,
+    candidate TEXT,
+    score REAL,
+    best REAL,
+    PRIMARY KEY (run_id, task_id, trial),
+    FOREIGN KEY (run_id, task_id) REFERENCES optimizations (run_id, task_id) ON DELETE CASCADE
 ) WITHOUT ROWID;

@@ -67,9 +67,11 @@ def build_manifest(values: Mapping[str, Any]) -> dict[str, Any]:
         data["seed"] = values["seed"][0]
     elif values["seed"]:
         data["seeds"] = list(values["seed"])
-    for key in ("max_concurrent", "data_dir", "proposer_model", "engine"):
+    for key in ("max_concurrent", "data_dir", "proposer_model", "engine", "parallel"):
         if values[key] is not None:
             data[key] = values[key]
+    if values["ray_address"] is not None:
+        data["engine_options"] = {**data.get("engine_options", {}), "ray_address": values["ray_address"]}
     if values["test_mode"]:
         data["test_mode"] = True
     budget = {k: values[k] for k in ("max_trials", "max_rollouts", "max_proposer_tokens") if values[k] is not None}
@@ -99,7 +101,9 @@ def build_manifest(values: Mapping[str, Any]) -> dict[str, Any]:
 @click.option(
     "--retry-failed", "--retry-failed-run-id", "retry_failed", default=None, help="rerun a run's failed tasks"
 )
-@click.option("--engine", default=None, help="scheduling engine (optimize runs its tasks on `local`)")
+@click.option("--engine", default=None, help="where models generate and code is graded: local (default) or ray")
+@click.option("--ray-address", default=None, help="with --engine ray: the cluster (`auto`: the running one)")
+@click.option("--parallel", type=click.IntRange(min=1), default=None, help="optimization tasks at once (default 1)")
 @click.option("--data-dir", default=None, help="folder laid out like the shared data (default: shipped demo subsets)")
 @click.option("--max-trials", type=click.IntRange(min=1), default=None, help="validation scorings per optimization")
 @click.option("--max-rollouts", type=click.IntRange(min=1), default=None, help="task-model calls per optimization")
@@ -126,11 +130,11 @@ def optimize(ctx: click.Context, **values: Any) -> None:
     if run_id:
         files = runner.RunFiles(values["results_dir"], run_id)
         stored, tasks = files.load()
-        manifest = stored["manifest"]
+        # the engine may change on resume (a cluster that is gone, or one to go on with); the results do not
+        manifest = {**stored["manifest"], **_placement(values)}
         statuses = ("pending", "running") if values["resume"] else ("failed",)
     else:
         manifest = build_manifest(values)
-        _check_engine(kernel, manifest.get("engine"))
         from bench_runner_optimizers.manifest import expand
 
         tasks = expand(manifest)
@@ -167,14 +171,12 @@ def optimize(ctx: click.Context, **values: Any) -> None:
         sys.exit(1)
 
 
-def _check_engine(kernel: Any, engine: str | None) -> None:
-    if engine is None:
-        return
-    kernel.registry.get("engine", engine)
-    if engine != "local":
-        raise BadInput(
-            f"optimize schedules its tasks itself and cannot use engine {engine!r}", "leave out --engine, or pass local"
-        )
+def _placement(values: Mapping[str, Any]) -> dict[str, Any]:
+    """``--engine``, ``--ray-address`` and ``--parallel`` given with ``--resume`` or ``--retry-failed``."""
+    out: dict[str, Any] = {k: values[k] for k in ("engine", "parallel") if values[k] is not None}
+    if values["ray_address"] is not None:
+        out["engine_options"] = {"ray_address": values["ray_address"]}
+    return out
 
 
 @optimize.command(name="results")

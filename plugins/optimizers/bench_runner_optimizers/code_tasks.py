@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from bench_runner import Benchmark, Completion, Problem
 from bench_runner_optimizers.datasets import SPLITS, Example, Scored
@@ -28,14 +29,24 @@ class CodeDataset:
 
     metric = "pass@1"
 
-    def __init__(self, *, name: str, benchmark: Benchmark, problems: Sequence[Problem], workers: int | None) -> None:
+    def __init__(
+        self,
+        *,
+        name: str,
+        benchmark: Benchmark,
+        problems: Sequence[Problem],
+        workers: int | None,
+        sandbox: Callable[[], Any] | None = None,
+    ) -> None:
         self.name = name
         self.instruction = INSTRUCTION
         self.benchmark = benchmark
         self.source = f"the {name} benchmark plugin (split by sha256 of the problem id: 40/20/40)"
         self._problems = {p.id: p for p in problems}
         self._workers = workers
-        self._sandbox = None
+        #: makes the sandbox on first grading: a local pool, or the engine's (graders on a cluster)
+        self._make_sandbox = sandbox or self._local_pool
+        self._sandbox: Any = None
         self._lock = threading.Lock()
         self.splits: dict[str, tuple[Example, ...]] = {split: () for split in SPLITS}
         grouped: dict[str, list[Example]] = {split: [] for split in SPLITS}
@@ -48,9 +59,7 @@ class CodeDataset:
     def score(self, example: Example, output: str) -> Scored:
         with self._lock:
             if self._sandbox is None:
-                from bench_runner_core.sandbox.pool import SandboxPool  # starts worker processes: only when grading
-
-                self._sandbox = SandboxPool(workers=self._workers)
+                self._sandbox = self._make_sandbox()
         problem = self._problems[example.id]
         program = self.benchmark.parse(problem, Completion(text=output), "chat")
         verdict = self.benchmark.grade(problem, program, self._sandbox)
@@ -58,6 +67,16 @@ class CodeDataset:
             return Scored(score=1.0, feedback="passed all tests")
         detail = verdict.detail.strip().splitlines()[-6:] if verdict.detail else []
         return Scored(score=0.0, feedback=f"{verdict.status}: " + ("\n".join(detail) or "no detail"))
+
+    @property
+    def protections(self) -> dict[str, Any]:
+        """The sandbox's protections once it graded something (per node on a cluster)."""
+        return dict(self._sandbox.protections) if self._sandbox is not None else {}
+
+    def _local_pool(self) -> Any:
+        from bench_runner_core.sandbox.pool import SandboxPool  # starts worker processes: only when grading
+
+        return SandboxPool(workers=self._workers)
 
     def close(self) -> None:
         if self._sandbox is not None:

@@ -52,16 +52,75 @@ def summarize(files: Any, manifest: Mapping[str, Any], tasks: Sequence[Any]) -> 
         for i, row in enumerate(ranked, 1):
             row["rank"] = i
     statuses = {t.id: checkpoint.get(t.id, {}).get("status", "pending") for t in tasks}
+    records = {r["task"]["id"]: task_record(r) for r in results}
+    for task in tasks:
+        state = checkpoint.get(task.id, {})
+        if task.id not in records and state.get("status") == "failed":
+            records[task.id] = failed_record(task, state)
     return {
         "schema_version": SCHEMA_VERSION,
         "run_id": files.run_id,
         "mode": "optimize",
+        "start_time": files.start_time(),
         "end_time": now_iso(),
         "complete": all(s == "done" for s in statuses.values()),
         "tasks": statuses,
         "seed": manifest.get("seed"),
+        "seeds": manifest.get("seeds"),
         "test_mode": bool(manifest.get("test_mode")),
+        "engine": manifest.get("engine") or "local",
         "table": rows,
+        "results": [records[t.id] for t in tasks if t.id in records],
+    }
+
+
+def task_record(result: Mapping[str, Any]) -> dict[str, Any]:
+    """A finished task as the summary's ``results``, the history and the results database have it.
+
+    Everything of ``tasks/<task_id>.json`` but the per-item test scores, flat where a table wants it.
+    """
+    task = result["task"]
+    return {
+        **_identity(task),
+        "status": result["status"],
+        "stop_reason": result["stop_reason"],
+        "metric": result["metric"],
+        "splits": result["splits"],
+        "baseline_test": result["baseline_test"],
+        "optimized_test": result["optimized_test"],
+        "gain": result["gain"],
+        "baseline_validation": result["baseline_validation"],
+        "best_validation": result["best_validation"],
+        "best_prompt": result["best"],
+        "budget": task["budget"],
+        "trials": result["trials"],
+        "rollouts": result["rollouts"],
+        "proposer_tokens": result["proposer_tokens"],
+        "usage": {**result["usage"], "test": result["test_usage"]},
+        "cost": result["cost"],
+        "duration_s": result["duration_s"],
+        "history": result["history"],
+        "error": result.get("error", ""),
+        "schema_version": result.get("schema_version", 1),
+    }
+
+
+def failed_record(task: Any, state: Mapping[str, Any]) -> dict[str, Any]:
+    """A failed task: who it was, and why it failed (retry it with ``--retry-failed``)."""
+    from bench_runner_core.convert import unstructure
+
+    spec = unstructure(task)
+    return {**_identity(spec), "status": "failed", "budget": spec["budget"], "error": state.get("error", "")}
+
+
+def _identity(task: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "task_id": task["id"],
+        "dataset": task["dataset"],
+        "optimizer": task["optimizer"],
+        "model": task["model"] or "default",
+        "proposer_model": task["proposer_model"] or task["model"] or "default",
+        "seed": task["seed"],
     }
 
 
@@ -155,7 +214,9 @@ def history_entry(summary: Mapping[str, Any], manifest: Mapping[str, Any]) -> di
         "timestamp": summary["end_time"],
         "benchmark": "optimize",
         "model": ",".join(sorted({r["model"] for r in table})),
+        "mode": "optimize",
         "config": {
+            "engine": summary.get("engine", "local"),
             "datasets": sorted({r["dataset"] for r in table}),
             "optimizers": sorted({r["optimizer"] for r in table}),
             "seed": manifest.get("seed"),
@@ -168,5 +229,7 @@ def history_entry(summary: Mapping[str, Any], manifest: Mapping[str, Any]) -> di
             "time_taken": round(sum(r["duration_s"] for r in table), 3),
             "total_cost": round(sum(r["cost"] for r in table), 6),
             "table": table,
+            # per task: scores with intervals, best prompt, budget use per role, stop reason, history
+            "tasks": summary.get("results", []),
         },
     }

@@ -6,7 +6,13 @@ Files, under ``<results-dir>/``:
 - ``<run_id>/checkpoint.json``: every task's status (pending, running, done, failed);
 - ``<run_id>/cache.jsonl``: every model reply, keyed by what determines it;
 - ``<run_id>/tasks/<task_id>.json``: one finished task's result;
-- ``<run_id>.json``: the run summary, with the table ranking optimizers.
+- ``<run_id>.json``: the run summary, with the table ranking optimizers and every task's record,
+  rewritten as each task finishes (then ``bench_runner_optimization_finished`` is called, and the
+  results plugin indexes the run in the results database).
+
+Tasks run one after another, or ``parallel`` at once (threads; the engine decides where
+their models generate and their code is graded). Either way the files above are written
+here, by this process, so ``--resume`` and the results are the same with every engine.
 """
 
 from __future__ import annotations
@@ -14,8 +20,10 @@ from __future__ import annotations
 import json
 import re
 import secrets
+import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -28,7 +36,7 @@ from bench_runner_core.convert import structure, unstructure, write_json_atomic
 from bench_runner_optimizers.datasets import SPLITS, Example
 from bench_runner_optimizers.harness import BudgetExhausted, Candidate, Harness
 from bench_runner_optimizers.manifest import TaskSpec
-from bench_runner_optimizers.models import Models
+from bench_runner_optimizers.models import Models, check_engine, engine_settings, placing_engine
 from bench_runner_optimizers.rollouts import Cache, ModelCalls, Usage
 from bench_runner_optimizers.stats import Interval, bootstrap
 
@@ -73,6 +81,10 @@ class TaskResult:
     duration_s: float
     history: tuple[Mapping[str, Any], ...]
     error: str = ""
+    #: what the task model's backend reported when it started (model name, quantization, ray_generators, ...)
+    backend: Mapping[str, Any] = attrs.field(factory=dict)
+    #: a code dataset's sandbox protections; on a cluster, per grading node under ``nodes``
+    sandbox: Mapping[str, Any] = attrs.field(factory=dict)
     schema_version: int = SCHEMA_VERSION
 
 
@@ -131,6 +143,12 @@ class RunFiles:
             {"schema_version": SCHEMA_VERSION, "run_id": self.run_id, "updated": now_iso(), "tasks": dict(tasks)},
         )
 
+    def start_time(self) -> str | None:
+        try:
+            return json.loads((self.dir / "run.json").read_text(encoding="utf-8")).get("start_time")
+        except (OSError, ValueError):
+            return None
+
     def task_path(self, task_id: str) -> Path:
         return self.dir / "tasks" / f"{task_id}.json"
 
@@ -152,8 +170,12 @@ class OptimizeRun:
         self.manifest = manifest
         self.tasks = list(tasks)
         self.optimizers = optimizer_registry(kernel.pm)
-        self.models = Models(kernel)
+        self.models = Models(kernel, engine_settings(manifest))
         self._datasets: dict[str, Any] = {}
+        self._datasets_lock = threading.Lock()
+        self._lock = threading.Lock()  # the checkpoint, the summary and the model counts
+        self._checkpoint: dict[str, dict[str, Any]] = {}
+        self._needed: Counter[str] = Counter()
         self._check_names()
 
     def _check_names(self) -> None:
@@ -161,6 +183,7 @@ class OptimizeRun:
         from bench_runner_optimizers.datasets import ALIASES, LOADERS
 
         registry = self.kernel.registry
+        check_engine(self.kernel, self.manifest)
         benchmarks = {*registry.items["benchmark"], *registry.aliases["benchmark"]}
         for task in self.tasks:
             if task.optimizer not in self.optimizers:
@@ -177,43 +200,80 @@ class OptimizeRun:
     def execute(
         self, *, statuses: Sequence[str] = ("pending", "running"), progress: Callable[[str], None] = print
     ) -> dict[str, Any]:
-        checkpoint = self.files.checkpoint()
-        todo = [t for t in self.tasks if checkpoint.get(t.id, {}).get("status", "pending") in statuses]
+        self._checkpoint = self.files.checkpoint()
+        todo = [t for t in self.tasks if self._checkpoint.get(t.id, {}).get("status", "pending") in statuses]
+        parallel = max(1, int(self.manifest.get("parallel") or 1))
+        if parallel > 1:
+            # a model's tasks back to back: it is released (its GPU freed) before a later model needs one
+            first: dict[str, int] = {}
+            for task in todo:
+                first.setdefault(Models.key(*_models_of(task)[0]), len(first))
+            todo.sort(key=lambda t: first[Models.key(*_models_of(t)[0])])
+        self._needed = Counter(Models.key(*m) for t in todo for m in _models_of(t))
         cache = Cache(self.files.dir / "cache.jsonl")
         try:
-            for task in todo:
-                checkpoint[task.id] = {"status": "running", "started": now_iso()}
-                self.files.write_checkpoint(checkpoint)
-                progress(f"[{task.id}] optimizing")
-                try:
-                    result = self._run_task(task, cache)
-                except BadInput as exc:
-                    checkpoint[task.id] = {"status": "failed", "error": str(exc), "finished": now_iso()}
-                    self.files.write_checkpoint(checkpoint)
-                    progress(f"[{task.id}] failed: {exc}")
-                    log.warning("task_failed", task=task.id, error=str(exc))
-                    continue
-                write_json_atomic(self.files.task_path(task.id), unstructure(result))
-                checkpoint[task.id] = {"status": "done", "stop_reason": result.stop_reason, "finished": now_iso()}
-                self.files.write_checkpoint(checkpoint)
-                progress(
-                    f"[{task.id}] {result.stop_reason}: test {result.baseline_test.mean:.3f} -> "
-                    f"{result.optimized_test.mean:.3f} ({result.rollouts} rollouts, {result.duration_s:.1f}s)"
-                )
+            _in_threads(todo, parallel, lambda task: self._one(task, cache, progress))
         finally:
             self.models.close()
             for dataset in self._datasets.values():
                 dataset.close()
+        with self._lock:
+            return self._write_summary()
+
+    def _one(self, task: TaskSpec, cache: Cache, progress: Callable[[str], None]) -> None:
+        self._set_status(task.id, {"status": "running", "started": now_iso()})
+        progress(f"[{task.id}] optimizing")
+        try:
+            result = self._run_task(task, cache)
+        except BadInput as exc:
+            self._set_status(task.id, {"status": "failed", "error": str(exc), "finished": now_iso()})
+            progress(f"[{task.id}] failed: {exc}")
+            log.warning("task_failed", task=task.id, error=str(exc))
+        else:
+            write_json_atomic(self.files.task_path(task.id), unstructure(result))
+            self._set_status(task.id, {"status": "done", "stop_reason": result.stop_reason, "finished": now_iso()})
+            progress(
+                f"[{task.id}] {result.stop_reason}: test {result.baseline_test.mean:.3f} -> "
+                f"{result.optimized_test.mean:.3f} ({result.rollouts} rollouts, {result.duration_s:.1f}s)"
+            )
+        finally:
+            self._release_models(task)
+        with self._lock:
+            summary = self._write_summary()
+            record = next(r for r in summary["results"] if r["task_id"] == task.id)
+            # the results plugin (or any other) records the finished task; the files above stay the truth
+            self.kernel.pm.hook.bench_runner_optimization_finished(
+                results_dir=str(self.files.root), run_id=self.files.run_id, result=record
+            )
+
+    def _set_status(self, task_id: str, status: dict[str, Any]) -> None:
+        with self._lock:
+            self._checkpoint[task_id] = status
+            self.files.write_checkpoint(self._checkpoint)
+
+    def _write_summary(self) -> dict[str, Any]:
         from bench_runner_optimizers.results import summarize
 
         summary = summarize(self.files, self.manifest, self.tasks)
         write_json_atomic(self.files.summary, summary)
         return summary
 
+    def _release_models(self, task: TaskSpec) -> None:
+        done = []
+        with self._lock:
+            for spec, parameters in _models_of(task):
+                key = Models.key(spec, parameters)
+                self._needed[key] -= 1
+                if self._needed[key] <= 0:
+                    done.append((spec, parameters))
+        for spec, parameters in done:
+            self.models.release(spec, parameters)
+
     def _dataset(self, name: str, task: TaskSpec) -> Any:
-        if name not in self._datasets:
-            self._datasets[name] = open_dataset(self.kernel, name, self.manifest, task)
-        return self._datasets[name]
+        with self._datasets_lock:
+            if name not in self._datasets:
+                self._datasets[name] = open_dataset(self.kernel, name, self.manifest, task)
+            return self._datasets[name]
 
     def _run_task(self, task: TaskSpec, cache: Cache) -> TaskResult:
         started = time.monotonic()
@@ -282,11 +342,56 @@ class OptimizeRun:
             cost=round(usage["task"].cost + usage["proposer"].cost + test_usage.cost, 6),
             duration_s=round(time.monotonic() - started, 3),
             history=tuple(harness.history),
+            backend=dict(model.facts),
+            sandbox=dict(getattr(dataset, "protections", None) or {}),
         )
 
 
 def _take(examples: Sequence[Example], count: int) -> list[Example]:
     return list(examples[:count])
+
+
+def _models_of(task: TaskSpec) -> list[tuple[str, Mapping[str, Any]]]:
+    """The (spec, parameters) of the models a task uses: its task model, and its proposer if another."""
+    models = [(task.model, task.model_parameters)]
+    if task.proposer_model:
+        models.append((task.proposer_model, task.model_parameters))
+    return models
+
+
+def _in_threads(items: Iterable[TaskSpec], parallel: int, work: Callable[[TaskSpec], None]) -> None:
+    """``work`` on every item, ``parallel`` at once; the first error stops new items and is raised here."""
+    queue = list(items)
+    if parallel == 1:
+        for item in queue:  # in this thread: Ctrl-C lands in the task, as always
+            work(item)
+        return
+    lock = threading.Lock()
+    errors: list[BaseException] = []
+
+    def worker() -> None:
+        while True:
+            with lock:
+                if not queue or errors:
+                    return
+                item = queue.pop(0)
+            try:
+                work(item)
+            except BaseException as exc:
+                with lock:
+                    errors.append(exc)
+                return
+
+    # daemon threads: after Ctrl-C or an error the process may exit; unfinished tasks stay "running" for --resume
+    threads = [
+        threading.Thread(target=worker, daemon=True, name=f"optimize-{i}") for i in range(min(parallel, len(queue)))
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise errors[0]
 
 
 def open_dataset(kernel: Any, name: str, manifest: Mapping[str, Any], task: TaskSpec) -> Any:
@@ -297,10 +402,17 @@ def open_dataset(kernel: Any, name: str, manifest: Mapping[str, Any], task: Task
         return load_text_dataset(name, manifest.get("data_dir"))
     from bench_runner_optimizers.code_tasks import CodeDataset
 
-    settings = {"benchmark": name, **dict(task.model_parameters)}
+    settings = {"benchmark": name, **engine_settings(manifest), **dict(task.model_parameters)}
     config = kernel.config(settings, f"the dataset {name!r}")  # an alias becomes the benchmark's name
     benchmark = kernel.registry.get("benchmark", config.benchmark).factory(config)
-    return CodeDataset(name=name, benchmark=benchmark, problems=benchmark.load_problems(), workers=config.workers)
+    engine = placing_engine(kernel, config)  # a cluster engine grades on its nodes
+    return CodeDataset(
+        name=name,
+        benchmark=benchmark,
+        problems=benchmark.load_problems(),
+        workers=config.workers,
+        sandbox=engine.place_sandbox if engine is not None else None,
+    )
 
 
 def optimizer_registry(pm: Any) -> dict[str, Callable[..., Any]]:

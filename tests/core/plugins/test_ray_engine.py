@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import re
 import signal
 import subprocess
 import tempfile
@@ -22,6 +20,7 @@ from bench_runner_core.manager import DEFAULT_PLUGINS, make_plugin_manager
 from bench_runner_core.registry import Registry
 from tests.fixtures import echo_plugin
 from tests.fixtures.kernel import BIN, FIXTURES, cli_env
+from tests.fixtures.ray_head import RAY_ENV, ray_head
 
 ray = pytest.importorskip("ray", reason="the ray extra is not installed")
 
@@ -138,33 +137,9 @@ def test_killed_actors_lose_no_sample_and_count_none_twice(tmp_path: Path, ray_s
     assert summary.summary.statuses == {"passed": 8, "failed": 8}
 
 
-def _ray_processes(temp: str) -> list[int]:
-    pids = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                if temp in (entry / "cmdline").read_bytes().decode(errors="replace"):
-                    pids.append(int(entry.name))
-            except OSError:
-                continue
-    return pids
-
-
 def test_a_killed_driver_resumes_to_a_complete_run(tmp_path: Path) -> None:
-    temp = tempfile.mkdtemp(prefix="br-ray-", dir="/tmp")
-    ray_bin = str(Path(BIN).parent / "ray")
-    # a loopback-only test cluster: no token to hand from the head to the driver
-    env = cli_env(tmp_path, RAY_AUTH_MODE="disabled", RAY_USAGE_STATS_ENABLED="0")
-    command = [ray_bin, "start", "--head", "--num-cpus=2", "--include-dashboard=false", f"--temp-dir={temp}"]
-    command += ["--port=0", "--node-ip-address=127.0.0.1", "--disable-usage-stats"]
-    for _ in range(2):  # on a loaded machine the head may time out once while starting
-        head = subprocess.run(command, capture_output=True, text=True, timeout=180, env=env)
-        if head.returncode == 0:
-            break
-    try:
-        assert head.returncode == 0, head.stderr
-        port = re.search(r"--address='[^':]+:(\d+)'", head.stdout + head.stderr).group(1)  # type: ignore[union-attr]
-        address = f"127.0.0.1:{port}"  # the head listens on loopback (--node-ip-address)
+    env = cli_env(tmp_path, **RAY_ENV)
+    with ray_head(env) as address:
         args = [str(BIN), "--benchmark", "echo", "--backend", "scripted", "--echo-size", "10", "--delay", "0.3"]
         args += ["--engine", "ray", "--ray-address", address, "--workers", "1"]
         driver = subprocess.Popen(args, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -190,10 +165,40 @@ def test_a_killed_driver_resumes_to_a_complete_run(tmp_path: Path) -> None:
         assert summary["config"]["engine"] == "ray"
         lines = checkpoint.read_text().splitlines()
         assert len({(json.loads(x)["problem_id"], json.loads(x)["sample_index"]) for x in lines}) == len(lines) == 10
-    finally:
-        for pid in _ray_processes(temp):
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
+
+
+CAMPAIGN = """
+name = "spread"
+parallel = 2
+[defaults]
+engine = "ray"
+backend = "scripted"
+echo_size = 4
+workers = 1
+[[tasks]]
+benchmark = "echo"
+options = {{ delay = 0.05 }}
+[[tasks]]
+benchmark = "echo"
+options = {{ delay = 0.6 }}
+"""
+
+
+def test_a_campaign_runs_on_one_ray_instance_of_its_own(tmp_path: Path) -> None:
+    # two runs at once on the local instance the campaign starts: the first to finish must not stop it
+    (tmp_path / "spread.toml").write_text(CAMPAIGN.format())
+    done = subprocess.run(
+        [str(BIN), "campaign", "run", "spread.toml"], cwd=tmp_path, env=cli_env(tmp_path, **RAY_ENV),
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    (folder,) = (tmp_path / "benchmark_results" / "campaigns" / "spread").iterdir()
+    runs = [r for task in json.loads((folder / "manifest.json").read_text())["tasks"] for r in task["runs"]]
+    assert [r["status"] for r in runs] == ["done", "done"]
+    for entry in runs:
+        summary = json.loads((tmp_path / "benchmark_results" / f"{entry['run_id']}.json").read_text())
+        assert summary["config"]["engine"] == "ray" and summary["summary"]["total_samples"] == 4
+        assert summary["metadata"]["backend"]["ray_generators"] == 1
 
 
 def test_a_missing_ray_is_one_line_with_the_fix(tmp_path: Path) -> None:

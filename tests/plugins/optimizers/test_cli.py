@@ -233,3 +233,18 @@ def test_retry_failed_reruns_only_the_failed_task(scripted: Callable[..., Script
     assert retried.returncode == 0, retried.stderr[-3000:]
     assert server.requests and "few_shot" in retried.stdout
     assert json.loads((tmp_path / "history.json").read_text())["runs"][-1]["run_id"] == run_dir.name
+
+
+def test_engine_ray_without_ray_is_one_line_with_the_fix(tmp_path: Path) -> None:
+    hide = tmp_path / "hide"
+    hide.mkdir()
+    (hide / "ray.py").write_text("raise ImportError('hidden for this test')\n")
+    environ = env(tmp_path)
+    environ["PYTHONPATH"] = f"{hide}{os.pathsep}{environ['PYTHONPATH']}"
+    args = [str(BIN), "optimize", "--datasets", "gsm8k", "--optimizers", "few_shot", "--test-mode", "--engine", "ray"]
+    done = subprocess.run(args, cwd=tmp_path, env=environ, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines()[-1].endswith("pip install 'bench-runner[ray]'")
+    assert not (tmp_path / "benchmark_results").exists(), "no run was started"
+    unknown = run([*args[:-1], "warp"], tmp_path)
+    assert unknown.returncode == 2 and "warp" in unknown.stderr.strip().splitlines()[-1]

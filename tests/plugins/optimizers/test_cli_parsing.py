@@ -53,6 +53,15 @@ def test_budget_and_model_options_land_in_the_manifest() -> None:
     assert manifest["model_parameters"] == {"max_tokens": 64, "base_url": "http://127.0.0.1:9/v1"}
 
 
+def test_engine_flags_land_in_the_manifest() -> None:
+    values = params(
+        "--datasets", "gsm8k", "--optimizers", "few_shot",
+        "--engine", "ray", "--ray-address", "auto", "--parallel", "3",
+    )  # fmt: skip
+    manifest = build_manifest(values)
+    assert (manifest["engine"], manifest["engine_options"], manifest["parallel"]) == ("ray", {"ray_address": "auto"}, 3)
+
+
 def test_flags_override_the_manifest(tmp_path: Path) -> None:
     path = tmp_path / "m.json"
     path.write_text(json.dumps({"seed": 1, "tasks": [{"dataset": "gsm8k", "optimizer": "few_shot"}]}))

@@ -68,7 +68,7 @@ def test_db_rebuild_and_path(bench, tmp_path: Path) -> None:  # type: ignore[no-
     assert bench(*ECHO).returncode == 0
     rebuilt = bench("db", "rebuild")
     assert rebuilt.returncode == 0, rebuilt.stderr
-    assert rebuilt.stdout.strip().endswith("results.sqlite: 1 runs, 6 sample attempts")
+    assert rebuilt.stdout.strip().endswith("results.sqlite: 1 runs, 6 sample attempts, 0 optimizations")
     assert bench("db", "path").stdout.strip() == str(Path("benchmark_results") / "results.sqlite")
 
 
