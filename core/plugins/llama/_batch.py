@@ -12,8 +12,10 @@ together decode it as one set of tokens tagged with all their sequence ids, and
 later ones copy the longest prefix some sequence already holds
 (``llama_memory_seq_cp`` only adds ids to the cache cells). Each sequence samples
 with its own llama.cpp sampler chain, built exactly as ``Llama.create_completion``
-builds it, and applies stop sequences and its token budget exactly as that does,
-so a greedy batched sample equals the sequential one.
+builds it, and applies stop sequences and its token budget exactly as that does.
+A greedy batched sample can still differ from the sequential one: llama.cpp's
+numbers depend on where a sequence's cells sit in the unified cache and on the
+other tokens in its ``llama_decode`` call (``bench/batch_numerics.py``).
 """
 
 from __future__ import annotations
