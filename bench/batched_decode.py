@@ -131,7 +131,7 @@ def cli_run(workdir: Path, *args: str) -> tuple[float, dict]:
 
 def whole_runs(args: argparse.Namespace, workdir: Path) -> None:
     base = (*RUN, "--model", args.model, "--seed", "1", *(("--threads", str(args.threads)) if args.threads else ()))
-    sides = {"batched": base, "one at a time": (*base, "--parallel-sequences", "1")}
+    sides = {"batched": (*base, "--parallel-sequences", "0"), "one at a time": (*base, "--parallel-sequences", "1")}
     times: dict[str, list[float]] = {name: [] for name in sides}
     texts: dict[str, list[dict]] = {name: [] for name in sides}
     tokens: dict[str, list[int]] = {name: [] for name in sides}
@@ -159,7 +159,7 @@ def whole_runs(args: argparse.Namespace, workdir: Path) -> None:
 def greedy_agreement(args: argparse.Namespace, workdir: Path) -> None:
     base = ("--benchmark", "humaneval", "--limit", "20", "--temperature", "0", "--max-tokens", "128")
     base += ("--threads", str(args.threads)) if args.threads else ()
-    _, batched = cli_run(workdir, *base, "--model", args.model)
+    _, batched = cli_run(workdir, *base, "--model", args.model, "--parallel-sequences", "0")
     _, alone = cli_run(workdir, *base, "--model", args.model, "--parallel-sequences", "1")
     same = sum(batched[key]["text"] == alone[key]["text"] for key in alone)
     print(f"\ngreedy, 20 HumanEval problems: batched = one at a time for {same}/{len(alone)} completions")

@@ -28,9 +28,11 @@ log = structlog.get_logger()
 PARALLEL_SEQUENCES = Option(
     name="parallel_sequences",
     type="int",
-    default=0,
-    help="sequences decoded together in one context (continuous batching); 0: the samples of a problem, "
-    "at least 4; 1: one at a time",
+    # one at a time by default: batched llama.cpp arithmetic depends on the batch's layout, so on a
+    # quantized model batched outputs are not reproducible bit for bit (bench/batch_numerics.py)
+    default=1,
+    help="sequences decoded together in one context (continuous batching, faster but not reproducible bit "
+    "for bit on quantized models); 0: the samples of a problem, at least 4; 1 (default): one at a time",
     group="llama_cpp backend",
 )
 
@@ -177,7 +179,7 @@ class LlamaCppBackend:
 
     def _plan_sequences(self, n_ctx: int) -> int:
         config = self._config
-        requested = int(_common.option(config, "parallel_sequences", 0))
+        requested = int(_common.option(config, "parallel_sequences", 1))
         if requested < 0:
             raise BadInput(f"--parallel-sequences {requested} is negative", "pass a count, or 0 for the default")
         if requested == 1:

@@ -61,6 +61,17 @@ def test_one_sequence_is_the_plain_path(sequential) -> None:
     assert sequential.concurrency == 1 and sequential._batch is None
 
 
+def test_one_at_a_time_is_the_default(tiny_gguf: Path) -> None:
+    # batched arithmetic depends on the batch's layout: a default run must repeat bit for bit
+    assert plugin.PARALLEL_SEQUENCES.default == 1
+    backend = _backend(tiny_gguf, n_samples=8)
+    try:
+        backend.start()
+        assert backend.concurrency == 1 and backend._batch is None
+    finally:
+        backend.close()
+
+
 def test_greedy_batched_equals_sequential(sequential, batched) -> None:
     # four samples of each prompt, as -n 4 sends them, plus different budgets in one batch
     requests = [_request(p, i, max_tokens=8 + 5 * i) for p in PROMPTS for i in range(4)]
