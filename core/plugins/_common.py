@@ -1,12 +1,17 @@
-"""What every model backend shares: option lookup, the thinking split, token counts."""
+"""What every model backend shares: option lookup, the thinking split, token counts, completions."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from typing import Any
 
+import structlog
+
 from bench_runner_core.api import Option
-from bench_runner_core.records import RunConfig
+from bench_runner_core.records import Completion, RunConfig
+
+log = structlog.get_logger()
 
 KEEP_THINKING = Option(
     name="keep_thinking",
@@ -43,3 +48,42 @@ def rate(tokens: int | None, seconds: float | None) -> float | None:
     if not tokens or not seconds or seconds <= 0:
         return None
     return tokens / seconds
+
+
+def completion(
+    raw: str,
+    *,
+    keep_thinking: bool,
+    finish: str,
+    prompt_tokens: int | None,
+    completion_tokens: int | None,
+    ttft: float | None,
+    duration: float,
+    speed: float | None = None,
+    cost: float | None = None,
+    reasoning: str | None = None,
+) -> Completion:
+    """A finished sample: the thinking split off ``raw`` (plus a server's separate ``reasoning``), its timings.
+
+    ``speed`` defaults to the decode rate: completion tokens over the time after the first token.
+    """
+    text, thinking = split_thinking(raw, keep_thinking)
+    if reasoning and not keep_thinking:
+        thinking = reasoning if thinking is None else f"{reasoning}\n{thinking}"
+    return Completion(
+        text=text,
+        finish_reason=finish,
+        prompt_tokens=prompt_tokens,
+        completion_tokens=completion_tokens,
+        time_to_first_token_s=ttft,
+        duration_s=duration,
+        tokens_per_second=speed or rate(completion_tokens, duration - (ttft or 0.0)),
+        cost=cost,
+        thinking=thinking,
+    )
+
+
+def failed(event: str, message: str, started: float) -> Completion:
+    """One sample that failed (the run goes on), logged as ``event``."""
+    log.warning(event, error=message)
+    return Completion(text="", finish_reason="error", duration_s=time.perf_counter() - started, error=message)

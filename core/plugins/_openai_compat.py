@@ -123,32 +123,28 @@ class CompatBackend:
         raw = (message.get("content") if message else choice.get("text")) or ""
         reasoning = message.get("reasoning_content") or choice.get("reasoning_content")
         raw, stopped = _cut_at_stops(raw, stops)
-        text, thinking = _common.split_thinking(raw, self._keep_thinking)
-        if reasoning and not self._keep_thinking:
-            thinking = reasoning if thinking is None else f"{reasoning}\n{thinking}"
         prompt_tokens, completion_tokens = _common.usage_numbers(answer.get("usage"))
         timings = answer.get("timings") or {}
         if ttft is None and timings.get("prompt_ms") is not None:
             ttft = float(timings["prompt_ms"]) / 1000.0
-        speed = timings.get("predicted_per_second") or _common.rate(completion_tokens, duration - (ttft or 0.0))
         cost = None
         if self._prices and prompt_tokens is not None and completion_tokens is not None:
             cost = (prompt_tokens * self._prices[0] + completion_tokens * self._prices[1]) / 1_000_000
-        return Completion(
-            text=text,
-            finish_reason="stop" if stopped else (choice.get("finish_reason") or "stop"),
+        return _common.completion(
+            raw,
+            keep_thinking=self._keep_thinking,
+            finish="stop" if stopped else (choice.get("finish_reason") or "stop"),
             prompt_tokens=prompt_tokens,
             completion_tokens=completion_tokens,
-            time_to_first_token_s=ttft,
-            duration_s=duration,
-            tokens_per_second=speed,
+            ttft=ttft,
+            duration=duration,
+            speed=timings.get("predicted_per_second"),
             cost=cost,
-            thinking=thinking,
+            reasoning=reasoning,
         )
 
     def _failed(self, message: str, started: float) -> Completion:
-        log.warning("backend_sample_failed", error=message)
-        return Completion(text="", finish_reason="error", duration_s=time.perf_counter() - started, error=message)
+        return _common.failed("backend_sample_failed", message, started)
 
     def close(self) -> None:
         self._client = None

@@ -67,44 +67,38 @@ def run_campaign(kernel: Any, file: str, models: str | None, verbose: int, **fla
     sys.exit(runner.start(kernel, file, spec.Overrides(models=chosen, **flags), verbose))
 
 
-@campaign_group.command(name="resume")
-@_which
-@_PARALLEL
-@_VERBOSE
-@click.pass_obj
-def resume_campaign(
-    kernel: Any,
-    campaign: str,
-    campaign_id: str | None,
-    latest: bool,
-    results_dir: str | None,
-    parallel: int | None,
-    verbose: int,
-) -> None:
-    """Finish what is unfinished (interrupted runs go on from their last checkpointed sample)."""
-    from bench_runner_core.plugins.campaigns import runner
+def _go_on_command(name: str, action: str, doc: str) -> click.Command:
+    """``resume`` and ``retry-failed``: the same choice of campaign, then the runner's ``action``."""
 
-    sys.exit(runner.resume(kernel, _live(campaign, campaign_id, results_dir), verbose, parallel))
+    @campaign_group.command(name=name, help=doc)
+    @_which
+    @_PARALLEL
+    @_VERBOSE
+    @click.pass_obj
+    def command(
+        kernel: Any,
+        campaign: str,
+        campaign_id: str | None,
+        latest: bool,
+        results_dir: str | None,
+        parallel: int | None,
+        verbose: int,
+    ) -> None:
+        from bench_runner_core.plugins.campaigns import runner
+
+        sys.exit(getattr(runner, action)(kernel, _live(campaign, campaign_id, results_dir), verbose, parallel))
+
+    return command
 
 
-@campaign_group.command(name="retry-failed")
-@_which
-@_PARALLEL
-@_VERBOSE
-@click.pass_obj
-def retry_campaign(
-    kernel: Any,
-    campaign: str,
-    campaign_id: str | None,
-    latest: bool,
-    results_dir: str | None,
-    parallel: int | None,
-    verbose: int,
-) -> None:
-    """Rerun only the runs that failed for infrastructure reasons (server down, model missing, backend errors)."""
-    from bench_runner_core.plugins.campaigns import runner
-
-    sys.exit(runner.retry_failed(kernel, _live(campaign, campaign_id, results_dir), verbose, parallel))
+resume_campaign = _go_on_command(
+    "resume", "resume", "Finish what is unfinished (interrupted runs go on from their last checkpointed sample)."
+)
+retry_campaign = _go_on_command(
+    "retry-failed",
+    "retry_failed",
+    "Rerun only the runs that failed for infrastructure reasons (server down, model missing, backend errors).",
+)
 
 
 @campaign_group.command(name="summarize")

@@ -253,16 +253,14 @@ class LlamaCppBackend:
     def _completion(
         self, raw: str, finish: str, prompt_tokens: int | None, tokens: int | None, ttft: float | None, duration: float
     ) -> Completion:
-        text, thinking = _common.split_thinking(raw, self._keep_thinking)
-        return Completion(
-            text=text,
-            finish_reason=finish,
+        return _common.completion(
+            raw,
+            keep_thinking=self._keep_thinking,
+            finish=finish,
             prompt_tokens=prompt_tokens,
             completion_tokens=tokens,
-            time_to_first_token_s=ttft,
-            duration_s=duration,
-            tokens_per_second=_common.rate(tokens, duration - (ttft or 0.0)),
-            thinking=thinking,
+            ttft=ttft,
+            duration=duration,
         )
 
     def _generate_batched(self, params: Any, prompt: Any, stops: list[str]) -> Completion:
@@ -336,8 +334,7 @@ class LlamaCppBackend:
                 f"llama.cpp ran out of context space ({self._prompt_tokens} prompt tokens, "
                 f"--ctx-size {self._n_ctx}); raise --ctx-size or lower --max-tokens"
             )
-        log.warning("llama_cpp_sample_failed", error=message)
-        return Completion(text="", finish_reason="error", duration_s=time.perf_counter() - started, error=message)
+        return _common.failed("llama_cpp_sample_failed", message, started)
 
     def close(self) -> None:
         # a generation still running in another thread (Ctrl-C) stops at its next token;
