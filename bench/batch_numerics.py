@@ -12,7 +12,7 @@ difference and how many greedy choices change. Settings: a unified KV cache
 (all sequences in one cell range, as ``BatchDecoder`` uses) or one cache stream
 per sequence; weights repacked for the CPU (llama.cpp's extra buffer types) or
 plain; seven other sequences' cells in the cache, their tokens in the same
-``llama_decode`` call (8 tokens, or calls of 4), and sequence 0's prompt
+``llama_decode`` call (8 tokens, or calls of 7), and sequence 0's prompt
 decoded in one call with the others' next tokens.
 
 The last line compares sequence 0 decoded alone with repacked and with plain
@@ -92,7 +92,7 @@ def trace(side: Side, prompts: list[list[int]], forced: list[int], case: str) ->
         out = [side.prompt(0, p0)]
         for s in others:
             side.prompt(s, prompts[s])
-    chunk = {"8 tokens per call": 8, "calls of 4 tokens": 4}.get(case, 1)
+    chunk = {"8 tokens per call": 8, "calls of 7 tokens": 7}.get(case, 1)
     for k, token in enumerate(forced):
         entries = [(token, len(p0) + k, 0)] + [(100 + k, len(prompts[s]) + k, s) for s in others]
         for i in range(0, len(entries), chunk):
@@ -139,7 +139,7 @@ def main() -> int:
             alone.setdefault(repacked, reference)
             label = f"{'unified cache' if unified else 'a stream per sequence'}, {'repacked' if repacked else 'plain'}"
             compare(f"{label}: alone again", reference, trace(side, prompts, forced, "alone"))
-            for case in ("others in the cache", "8 tokens per call", "calls of 4 tokens", "prompt with decode tokens"):
+            for case in ("others in the cache", "8 tokens per call", "calls of 7 tokens", "prompt with decode tokens"):
                 compare(f"{label}: {case}", reference, trace(side, prompts, forced, case))
             side.close()
         llm.close()

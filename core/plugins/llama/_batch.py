@@ -1,21 +1,28 @@
 """Continuous batching for the ``llama_cpp`` backend (a helper module, not a plugin).
 
 llama-cpp-python's ``Llama`` decodes one sequence at a time. :class:`BatchDecoder`
-owns a second llama.cpp context over the same loaded model, with a unified KV
-cache shared by up to ``sequences`` sequences, and one thread that decodes all
-running sequences in each ``llama_decode`` call. Callers block in
-:meth:`BatchDecoder.submit` from as many threads as there are sequences; new
-requests join the batch as others finish.
+owns a second llama.cpp context over the same loaded model, with one KV cache
+stream per sequence, and one thread that decodes the running sequences together.
+Callers block in :meth:`BatchDecoder.submit` from as many threads as there are
+sequences; new requests join as others finish.
 
-A prompt is evaluated once however many samples share it: requests that arrive
-together decode it as one set of tokens tagged with all their sequence ids, and
-later ones copy the longest prefix some sequence already holds
-(``llama_memory_seq_cp`` only adds ids to the cache cells). Each sequence samples
-with its own llama.cpp sampler chain, built exactly as ``Llama.create_completion``
-builds it, and applies stop sequences and its token budget exactly as that does.
-A greedy batched sample can still differ from the sequential one: llama.cpp's
-numbers depend on where a sequence's cells sit in the unified cache and on the
-other tokens in its ``llama_decode`` call (``bench/batch_numerics.py``).
+The decoder computes every token the same way, bit for bit, whatever else runs
+with it. On the CPU llama.cpp does so under three conditions, measured by
+``bench/batch_numerics.py``: each sequence has a cache stream of its own (cells of
+other sequences in a shared cache change its attention sums), the weights keep
+llama.cpp's plain layout (the repacked layout computes rows in blocks of four),
+and a ``llama_decode`` call holds at most ``MAX_ROWS`` rows (from eight rows on,
+another matrix kernel takes over). So a sequence's prompt, but its last token, is
+decoded in calls of its own, and the last prompt token and every generated token
+as one row of a decode call. ``--parallel-sequences 1`` takes the same path, so
+batched and one-at-a-time runs give the same texts, and a rerun repeats its texts
+whatever the order in which requests arrived. On a GPU llama.cpp picks kernels by
+batch size, so there the last bits may differ.
+
+A prompt shared by several samples is evaluated once: its cache stream is copied
+(``llama_memory_seq_cp``) to the other sequences. Each sequence samples with its
+own llama.cpp sampler chain, built exactly as ``Llama.create_completion`` builds
+it, and applies stop sequences and its token budget exactly as that does.
 """
 
 from __future__ import annotations
@@ -23,10 +30,12 @@ from __future__ import annotations
 import collections
 import ctypes
 import itertools
+import math
 import queue
 import threading
 import time
 from concurrent.futures import Future
+from pathlib import Path
 from typing import Any
 
 import attrs
@@ -42,6 +51,10 @@ PENALTY_LAST_N = 64
 GATHER_S = 0.02
 # tokens a sequence may run past its budget while a multi-byte character completes (see _utf8_tail)
 UTF8_SLACK = 3
+# rows per decode call: up to 7, llama.cpp's CPU kernels compute each row as they compute it alone
+MAX_ROWS = 7
+# the share of available memory the sequences' caches may take
+MEMORY_SHARE = 0.25
 _CLOSE = object()
 
 
@@ -59,28 +72,56 @@ class Decoded:
     error: str | None = None
 
 
-def plan_sequences(requested: int, n_samples: int, n_ctx: int, max_tokens: int) -> int:
-    """How many sequences to decode at once: ``requested``, or the default for 0, capped by the context.
+def plan_sequences(requested: int, n_samples: int, cache_bytes: int, budget: int) -> int:
+    """How many sequences to decode at once: ``requested``, or the default for 0, capped by memory.
 
     The default runs the samples of one problem together when ``-n`` > 1 and a few
-    problems at once otherwise (at least 4, at most 16).
+    problems at once otherwise (at least 4, at most 16). ``cache_bytes`` is one
+    sequence's cache (``--ctx-size`` tokens); ``budget`` what all of them may take.
     """
     wanted = requested if requested > 0 else max(4, min(n_samples, 16))
-    # each running sequence may need its whole token budget in the shared cache
-    fits = max(1, n_ctx // max_tokens)
+    fits = max(1, budget // max(1, cache_bytes))
     if wanted > fits:
         log.warning(
             "llama_cpp_fewer_sequences",
             requested=wanted,
             using=fits,
-            reason=f"a {n_ctx}-token context holds {fits} sequences of --max-tokens {max_tokens}",
-            fix="raise --ctx-size or lower --max-tokens",
+            reason=f"{wanted} caches of {cache_bytes / 2**20:.0f} MiB are more than {budget / 2**20:.0f} MiB",
+            fix="lower --ctx-size or --parallel-sequences",
         )
     return min(wanted, fits)
 
 
+def memory_budget() -> int:
+    """Bytes the sequences' caches may take: a share of the memory available now."""
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(int(line.split()[1]) * 1024 * MEMORY_SHARE)
+    except (OSError, ValueError, IndexError):
+        pass
+    return 2**31
+
+
+def cache_bytes_per_token(llm: Any) -> int:
+    """One token's keys and values in every layer, at llama.cpp's default 16 bits."""
+    meta, arch = llm.metadata, llm.metadata.get("general.architecture", "")
+
+    def number(key: str, default: int) -> int:
+        try:
+            return int(meta.get(f"{arch}.{key}", default))
+        except (TypeError, ValueError):
+            return default
+
+    heads = number("attention.head_count", 1) or 1
+    head_dim = number("embedding_length", 0) // heads
+    kv_heads = number("attention.head_count_kv", heads)
+    widths = number("attention.key_length", head_dim) + number("attention.value_length", head_dim)
+    return max(1, number("block_count", 1) * kv_heads * widths * 2)
+
+
 class _Slot:
-    """One llama.cpp sequence id and the tokens whose KV cells it holds (position i holds ``cached[i]``)."""
+    """One llama.cpp sequence id, its cache stream, and the tokens whose cells it holds."""
 
     def __init__(self, seq_id: int) -> None:
         self.seq_id = seq_id
@@ -90,7 +131,7 @@ class _Slot:
 
 
 class _Seq:
-    """A request: waiting, then filling its prompt, then generating in a slot."""
+    """A request: waiting, then bound to a slot (its prompt filling), then generating."""
 
     def __init__(self, tokens: list[int], stops: list[str], params: GenerationParams, max_tokens: int) -> None:
         self.prompt = tokens
@@ -100,29 +141,30 @@ class _Seq:
         self.future: Future[Decoded] = Future()
         self.slot: _Slot | None = None
         self.sampler: Any = None
+        # the token its next decode row feeds: the last prompt token, then each sampled one
+        self.next_row: int | None = None
         self.out: list[int] = []
         self.text = b""
         self.utf8_pending = 0
         self.started = 0.0
         self.first_at: float | None = None
 
-    def budget_left(self) -> int:
-        return self.max_tokens + UTF8_SLACK - len(self.out)
-
 
 class _Fill:
-    """Prompt tokens still to decode for one or more sequences with the same prompt and the same cached prefix."""
+    """A prompt (but its last token) being decoded for ``owner``; ``followers`` have the same prompt."""
 
-    def __init__(self, seqs: list[_Seq], tokens: list[int]) -> None:
-        self.seqs = seqs
-        self.tokens = tokens
+    def __init__(self, owner: _Seq, head: list[int]) -> None:
+        self.owner = owner
+        self.head = head
+        self.done = 0
+        self.followers: list[_Seq] = []
 
 
 class BatchDecoder:
     """Decodes up to ``sequences`` sequences together over ``llm``'s model.
 
-    ``n_ctx`` is the KV cache size, shared by all sequences; it is also the most one
-    sequence may use (its prompt plus its completion), as with ``--ctx-size`` today.
+    Each sequence has a cache stream of ``n_ctx`` tokens (``--ctx-size``): the most
+    one sequence may use, its prompt plus its completion.
     """
 
     def __init__(self, llm: Any, *, sequences: int, n_ctx: int, n_batch: int) -> None:
@@ -133,21 +175,20 @@ class BatchDecoder:
         self._vocab = llama_cpp.llama_model_get_vocab(self._model)
         self._n_swa = int(llama_cpp.llama_model_n_swa(self._model))
         self._n_vocab = int(llama_cpp.llama_vocab_n_tokens(self._vocab))
-        # every running sequence puts one token into each step's batch
-        self._ctx = self._new_context(llm.context_params, min(sequences, n_batch), n_ctx, n_batch)
+        self._ctx = self._new_context(llm.context_params, sequences, n_ctx, n_batch)
         self.sequences = int(llama_cpp.llama_n_seq_max(self._ctx))
-        self.n_ctx = min(n_ctx, int(llama_cpp.llama_n_ctx(self._ctx)))
+        # llama.cpp may round a stream up; a sequence may run UTF8_SLACK tokens past its budget
+        self._cells = int(llama_cpp.llama_n_ctx_seq(self._ctx))
+        self.n_ctx = min(n_ctx, self._cells - UTF8_SLACK)
         self._n_batch = int(llama_cpp.llama_n_batch(self._ctx))
         self._memory = llama_cpp.llama_get_memory(self._ctx)
-        self._batch = llama_cpp.llama_batch_init(self._n_batch, 0, self.sequences)
+        self._batch = llama_cpp.llama_batch_init(max(self._n_batch, MAX_ROWS), 0, 1)
         self._piece = ctypes.create_string_buffer(64)
         self._slots = [_Slot(i) for i in range(self.sequences)]
         self._fills: list[_Fill] = []
         self._waiting: collections.deque[_Seq] = collections.deque()
         self._inbox: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._steps = itertools.count(1)
-        # cells the admission estimate may fill; lowered if llama.cpp ever finds the cache full first
-        self._cap = self.n_ctx
         self._gate = threading.Lock()
         self._open = True
         self._closing = threading.Event()
@@ -169,21 +210,27 @@ class BatchDecoder:
         lib = self._lib
         while True:
             params = lib.llama_context_params.from_buffer_copy(base)
-            params.n_ctx = n_ctx
+            params.n_ctx = (n_ctx + UTF8_SLACK) * sequences
             params.n_batch = n_batch
             params.n_ubatch = min(n_batch, params.n_ubatch or n_batch)
             params.n_seq_max = sequences
-            # every step here is a batch, and llama.cpp runs batches on n_threads_batch (llama-cpp-python
-            # sets it to all logical CPUs); --threads is what the user gave for generation
+            # llama.cpp runs calls of several tokens on n_threads_batch (llama-cpp-python sets it to all
+            # logical CPUs); --threads is what the user gave for generation
             params.n_threads_batch = params.n_threads
-            # one cache for all sequences: cells of a shared prompt are stored once
-            params.kv_unified = True
+            # a cache stream per sequence: see the module's docstring
+            params.kv_unified = False
             ctx = lib.llama_init_from_model(self._model, params)
             if ctx:
                 return ctx
-            if sequences <= 2:
-                raise MemoryError(f"llama.cpp could not create a {n_ctx}-token context for {sequences} sequences")
-            log.warning("llama_cpp_fewer_sequences", requested=sequences, using=sequences // 2, reason="out of memory")
+            if sequences == 1:
+                raise MemoryError(f"llama.cpp could not create a {n_ctx}-token context")
+            log.warning(
+                "llama_cpp_fewer_sequences",
+                requested=sequences,
+                using=sequences // 2,
+                reason="llama.cpp could not allocate the caches",
+                fix="lower --ctx-size or --parallel-sequences",
+            )
             sequences //= 2
 
     # --- the callers' side -------------------------------------------------------------
@@ -216,21 +263,17 @@ class BatchDecoder:
             while not self._closing.is_set():
                 self._collect()
                 self._admit()
-                if self._fills or self._generating():
-                    self._step()
+                if self._fills:
+                    self._fill_step()
+                self._decode_rows()
         except BaseException as exc:  # a llama.cpp failure must not leave callers waiting forever
             self._dead = exc
             log.error("llama_cpp_batch_failed", error=repr(exc))
         self._end_all(self._dead)
 
-    def _generating(self) -> list[_Seq]:
-        fills = {id(seq) for fill in self._fills for seq in fill.seqs}
-        return [slot.seq for slot in self._slots if slot.seq is not None and id(slot.seq) not in fills]
-
     def _collect(self) -> None:
         busy = any(slot.seq is not None for slot in self._slots)
         if not busy and not self._waiting:
-            self._cap = self.n_ctx
             item = self._inbox.get()
             if item is _CLOSE:
                 return
@@ -254,82 +297,58 @@ class BatchDecoder:
                 self._waiting.append(item)
 
     def _admit(self) -> None:
-        # prompts placed in this round, not decoded yet: an equal prompt joins that fill
-        fresh: dict[tuple[int, ...], tuple[_Fill, _Slot | None, int]] = {}
         while self._waiting:
             free = [slot for slot in self._slots if slot.seq is None]
             if not free:
                 return
-            seq = self._waiting[0]
-            twin = fresh.get(tuple(seq.prompt))
-            fill, source, keep = twin if twin is not None else (None, *self._best_prefix(seq.prompt))
-            target = source if source is not None and source.seq is None else None
-            target = target or min(free, key=lambda slot: (len(slot.cached) > 0, slot.used_at))
-            if target is not source:
-                self._clear(target)
-            need = seq.budget_left() + (0 if fill else len(seq.prompt) - keep)
-            if not self._room_for(need, protect={target, source}):
-                return
-            self._waiting.popleft()
-            self._place(seq, target, source, keep)
-            if fill is not None:
-                fill.seqs.append(seq)
+            seq = self._waiting.popleft()
+            head = seq.prompt[:-1]
+            filling = next((fill for fill in self._fills if fill.head == head), None)
+            source = None if filling is not None or not head else self._holder(head)
+            if source is not None and source.seq is None:
+                slot = source
             else:
-                fill = _Fill([seq], seq.prompt[keep:])
-                fresh[tuple(seq.prompt)] = (fill, source, keep)
-                self._fills.append(fill)
-
-    def _best_prefix(self, prompt: list[int]) -> tuple[_Slot | None, int]:
-        """The slot holding the longest usable prefix of ``prompt`` and how many tokens of it to reuse."""
-        best: tuple[_Slot | None, int] = (None, 0)
-        for slot in self._slots:
-            common = _common_prefix(slot.cached, prompt)
-            # at least the last prompt token is decoded again: its logits give the first sample
-            keep = min(common, len(prompt) - 1)
-            if keep > best[1] and self._can_reuse(slot, keep):
-                best = (slot, keep)
-        return best
-
-    def _can_reuse(self, slot: _Slot, keep: int) -> bool:
-        # a sliding-window cache drops old cells; continuing at `keep` needs the window before it
-        pos_min = int(self._lib.llama_memory_seq_pos_min(self._memory, slot.seq_id))
-        return 0 <= pos_min <= max(0, keep - self._n_swa) if self._n_swa else pos_min == 0
-
-    def _room_for(self, need: int, protect: set[_Slot | None]) -> bool:
-        """Whether ``need`` more cells fit, evicting idle slots' cached tokens (oldest first) to make room."""
-        if self._cells_in_use() + need <= self._cap:
-            return True
-        for slot in sorted(self._slots, key=lambda s: s.used_at):
-            if slot.seq is None and slot.cached and slot not in protect:
+                # an empty slot first, then the one idle longest; never the cache about to be copied
+                slot = min(free, key=lambda s: (s is source, len(s.cached) > 0, s.used_at))
+            self._bind(seq, slot)
+            if filling is not None:
                 self._clear(slot)
-                if self._cells_in_use() + need <= self._cap:
-                    return True
-        # a sequence alone always fits (its budget is capped by the context), so it never waits forever
-        return not any(slot.seq is not None for slot in self._slots)
+                filling.followers.append(seq)
+            elif source is not None:
+                self._copy(source, slot, len(head))
+                seq.next_row = seq.prompt[-1]
+            else:
+                self._clear(slot)
+                if head:
+                    self._fills.append(_Fill(seq, head))
+                else:
+                    seq.next_row = seq.prompt[-1]
 
-    def _cells_in_use(self) -> int:
-        """Cells held (shared prefixes once) plus cells that running sequences may still fill."""
-        held = _trie_size([slot.cached for slot in self._slots if slot.cached])
-        pending = sum(len(fill.tokens) for fill in self._fills)
-        running = sum(slot.seq.budget_left() for slot in self._slots if slot.seq is not None)
-        return held + pending + running + len(self._slots)
+    def _holder(self, head: list[int]) -> _Slot | None:
+        """A slot whose cache holds ``head`` from its start, with every cell still there."""
+        for slot in self._slots:
+            if slot.cached[: len(head)] == head and len(slot.cached) >= len(head):
+                pos_min = int(self._lib.llama_memory_seq_pos_min(self._memory, slot.seq_id))
+                # a sliding-window cache drops old cells; continuing needs the window before the prompt's end
+                if pos_min == 0 or (self._n_swa and 0 <= pos_min <= max(0, len(head) - self._n_swa)):
+                    return slot
+        return None
+
+    def _bind(self, seq: _Seq, slot: _Slot) -> None:
+        slot.seq, seq.slot = seq, slot
+        seq.sampler = self._sampler(seq.params)
+        seq.started = time.perf_counter()
 
     def _clear(self, slot: _Slot) -> None:
         self._lib.llama_memory_seq_rm(self._memory, slot.seq_id, -1, -1)
         slot.cached = []
 
-    def _place(self, seq: _Seq, target: _Slot, source: _Slot | None, keep: int) -> None:
-        lib = self._lib
-        if target is source:
-            lib.llama_memory_seq_rm(self._memory, target.seq_id, keep, -1)
-        else:
-            self._clear(target)
-            if source is not None and keep:
-                lib.llama_memory_seq_cp(self._memory, source.seq_id, target.seq_id, 0, keep)
-        target.cached = seq.prompt[:keep]
-        target.seq, seq.slot = seq, target
-        seq.sampler = self._sampler(seq.params)
-        seq.started = time.perf_counter()
+    def _copy(self, source: _Slot, target: _Slot, keep: int) -> None:
+        """``target`` holds ``source``'s first ``keep`` cells (another stream: a copy of the whole stream)."""
+        if target is not source:
+            self._lib.llama_memory_seq_cp(self._memory, source.seq_id, target.seq_id, -1, -1)
+        self._lib.llama_memory_seq_rm(self._memory, target.seq_id, keep, -1)
+        target.cached = source.cached[:keep]
 
     def _sampler(self, params: GenerationParams) -> Any:
         """The chain ``Llama.create_completion`` builds for these settings, in the same order."""
@@ -352,62 +371,63 @@ class BatchDecoder:
             lib.llama_sampler_chain_add(chain, part)
         return chain
 
-    def _step(self) -> None:
-        """One ``llama_decode``: the next token of every generating sequence, then prompt tokens as room allows."""
-        lib, batch = self._lib, self._batch
-        entries: list[tuple[int, int, list[_Slot]]] = []  # token, position, the slots it goes to
-        samples: list[tuple[int, list[_Seq]]] = []  # batch index of logits, the sequences sampling from them
-        for seq in self._generating():
-            slot = seq.slot
-            assert slot is not None
-            samples.append((len(entries), [seq]))
-            entries.append((seq.out[-1], len(slot.cached), [slot]))
-        taken: list[tuple[_Fill, int]] = []
-        for fill in self._fills:
-            take = fill.tokens[: self._n_batch - len(entries)]
-            if not take:
-                break
-            slots = [seq.slot for seq in fill.seqs if seq.slot is not None]
-            base = len(slots[0].cached)
-            entries += [(token, base + k, slots) for k, token in enumerate(take)]
-            taken.append((fill, len(take)))
-            if len(take) == len(fill.tokens):
-                samples.append((len(entries) - 1, list(fill.seqs)))
-        wanted = {index for index, _ in samples}
-        for i, (token, pos, slots) in enumerate(entries):
-            batch.token[i] = token
-            batch.pos[i] = pos
-            batch.n_seq_id[i] = len(slots)
-            for j, slot in enumerate(slots):
-                batch.seq_id[i][j] = slot.seq_id
-            batch.logits[i] = 1 if i in wanted else 0
-        batch.n_tokens = len(entries)
-        status = lib.llama_decode(self._ctx, batch)
-        if status == 1:
-            self._make_room()
-            return
-        if status != 0:
-            self._fail([seq for _, seqs in samples for seq in seqs], f"llama_decode returned {status}")
-            return
-        for token, _, slots in entries:
-            for slot in slots:
+    def _decode(self, rows: list[tuple[int, int, _Slot]], logits: bool) -> int:
+        """One ``llama_decode`` of (token, position, slot) rows; the rows' cells are cached on success."""
+        batch = self._batch
+        for i, (token, pos, slot) in enumerate(rows):
+            batch.token[i], batch.pos[i], batch.n_seq_id[i] = token, pos, 1
+            batch.seq_id[i][0] = slot.seq_id
+            batch.logits[i] = logits
+        batch.n_tokens = len(rows)
+        status = int(self._lib.llama_decode(self._ctx, batch))
+        if status == 0:
+            for token, _, slot in rows:
                 slot.cached.append(token)
-        for fill, count in taken:
-            fill.tokens = fill.tokens[count:]
-        self._fills = [fill for fill in self._fills if fill.tokens]
-        step = next(self._steps)
-        for index, seqs in samples:
-            for seq in seqs:
-                self._accept(seq, lib.llama_sampler_sample(seq.sampler, self._ctx, index), step)
+        return status
+
+    def _fill_step(self) -> None:
+        """The next ``n_batch`` tokens of the oldest prompt, in a call of their own."""
+        fill = self._fills[0]
+        slot = fill.owner.slot
+        assert slot is not None
+        chunk = fill.head[fill.done : fill.done + self._n_batch]
+        status = self._decode([(token, fill.done + k, slot) for k, token in enumerate(chunk)], logits=False)
+        if status != 0:
+            self._fills.pop(0)
+            self._fail([fill.owner, *fill.followers], status)
+            return
+        fill.done += len(chunk)
+        if fill.done == len(fill.head):
+            self._fills.pop(0)
+            fill.owner.next_row = fill.owner.prompt[-1]
+            for seq in fill.followers:
+                assert seq.slot is not None
+                self._copy(slot, seq.slot, fill.done)
+                seq.next_row = seq.prompt[-1]
+
+    def _decode_rows(self) -> None:
+        """The next row of every generating sequence, in as few calls of at most ``MAX_ROWS`` as evenly filled."""
+        ready = [slot.seq for slot in self._slots if slot.seq is not None and slot.seq.next_row is not None]
+        if not ready:
+            return
+        size = math.ceil(len(ready) / math.ceil(len(ready) / MAX_ROWS))
+        for i in range(0, len(ready), size):
+            group = ready[i : i + size]
+            rows = [(seq.next_row, len(seq.slot.cached), seq.slot) for seq in group]  # type: ignore[union-attr]
+            status = self._decode(rows, logits=True)  # type: ignore[arg-type]
+            if status != 0:
+                self._fail(group, status)
+                continue
+            step = next(self._steps)
+            for index, seq in enumerate(group):
+                seq.next_row = None
+                self._accept(seq, int(self._lib.llama_sampler_sample(seq.sampler, self._ctx, index)), step)
 
     def _accept(self, seq: _Seq, token: int, step: int) -> None:
         """``Llama.create_completion``'s per-token rules: end of generation, stop sequences, token budget."""
         if seq.first_at is None:
             seq.first_at = time.perf_counter()
-        if self._closing.is_set():
-            self._finish(seq, "stop", step)
-            return
-        if self._lib.llama_vocab_is_eog(self._vocab, token):
+        if self._closing.is_set() or self._lib.llama_vocab_is_eog(self._vocab, token):
             self._finish(seq, "stop", step)
             return
         seq.out.append(token)
@@ -415,13 +435,17 @@ class BatchDecoder:
         seq.utf8_pending = _utf8_tail(seq.text, seq.utf8_pending)
         if seq.utf8_pending > 0:
             seq.utf8_pending -= 1
-            return
-        hits = [stop for stop in seq.stops if stop in seq.text]
-        if hits:
+        elif hits := [stop for stop in seq.stops if stop in seq.text]:
             seq.text = seq.text[: seq.text.index(hits[0])]
             self._finish(seq, "stop", step)
+            return
         elif len(seq.out) >= seq.max_tokens:
             self._finish(seq, "length", step)
+            return
+        if len(seq.prompt) + len(seq.out) > self._cells:  # its stream is full (a long unfinished character)
+            self._finish(seq, "length", step)
+            return
+        seq.next_row = token
 
     def _token_bytes(self, token: int) -> bytes:
         lib, buf = self._lib, self._piece
@@ -453,46 +477,14 @@ class BatchDecoder:
             )
         )
 
-    def _make_room(self) -> None:
-        """llama.cpp found no cells for the batch (the estimate was short): put the newest sequence back in line."""
-        idle = [slot for slot in self._slots if slot.seq is None and slot.cached]
-        if idle:
-            for slot in idle:
-                self._clear(slot)
-            return
-        running = [slot.seq for slot in self._slots if slot.seq is not None]
-        newest = max(running, key=lambda seq: seq.started)
-        if len(running) == 1:
-            self._fail(
-                running,
-                f"llama.cpp ran out of context space ({len(newest.prompt)} prompt tokens, --ctx-size {self.n_ctx}); "
-                "raise --ctx-size or lower --max-tokens",
-            )
-            return
-        self._drop_from_fills(newest)
-        slot = newest.slot
-        assert slot is not None
-        slot.seq = None
-        self._clear(slot)
-        self._lib.llama_sampler_free(newest.sampler)
-        again = _Seq(newest.prompt, [], newest.params, newest.max_tokens)
-        again.stops, again.future = newest.stops, newest.future
-        self._waiting.appendleft(again)
-        # admit no more than what is running now until sequences finish
-        self._cap = min(self._cap, self._cells_in_use())
-        log.info("llama_cpp_sequence_requeued", reason="the context is full", cells=self._cap)
-
-    def _drop_from_fills(self, seq: _Seq) -> None:
-        for fill in self._fills:
-            if seq in fill.seqs:
-                fill.seqs.remove(seq)
-        self._fills = [fill for fill in self._fills if fill.seqs]
-
-    def _fail(self, seqs: list[_Seq], message: str) -> None:
+    def _fail(self, seqs: list[_Seq], status: int) -> None:
+        if status == 1:  # no cells left: cannot happen while each budget fits its stream, but say what to do
+            message = f"llama.cpp ran out of context space (--ctx-size {self.n_ctx}); raise --ctx-size"
+        else:
+            message = f"llama_decode returned {status}"
         log.warning("llama_cpp_sample_failed", error=message, sequences=len(seqs))
         step = next(self._steps)
         for seq in seqs:
-            self._drop_from_fills(seq)
             self._finish(seq, "error", step, error=message)
 
     def _end_all(self, error: BaseException | None) -> None:
@@ -519,20 +511,6 @@ class BatchDecoder:
             else:
                 seq.future.set_exception(error)
         self._waiting.clear()
-
-
-def _common_prefix(a: list[int], b: list[int]) -> int:
-    n = min(len(a), len(b))
-    for i in range(n):
-        if a[i] != b[i]:
-            return i
-    return n
-
-
-def _trie_size(lists: list[list[int]]) -> int:
-    """Distinct prefixes over ``lists``: the cells they take when common prefixes are shared."""
-    ordered = sorted(lists)
-    return sum(map(len, ordered)) - sum(_common_prefix(a, b) for a, b in itertools.pairwise(ordered))
 
 
 def _utf8_tail(text: bytes, pending: int) -> int:

@@ -28,11 +28,9 @@ log = structlog.get_logger()
 PARALLEL_SEQUENCES = Option(
     name="parallel_sequences",
     type="int",
-    # one at a time by default: batched llama.cpp arithmetic depends on the batch's layout, so on a
-    # quantized model batched outputs are not reproducible bit for bit (bench/batch_numerics.py)
-    default=1,
-    help="sequences decoded together in one context (continuous batching, faster but not reproducible bit "
-    "for bit on quantized models); 0: the samples of a problem, at least 4; 1 (default): one at a time",
+    default=0,
+    help="sequences decoded together in one context (continuous batching; on the CPU the texts are the "
+    "same bit for bit as one at a time); 0 (default): the samples of a problem, at least 4; 1: one at a time",
     group="llama_cpp backend",
 )
 
@@ -125,22 +123,29 @@ class LlamaCppBackend:
         _capture_llama_log()
         _LOG_LINES.clear()
         threads = _model.threads(self._config)
-        sequences = self._plan_sequences(n_ctx)
-        extra_buffers = _cpu_probe.extra_buffers_work(path, info.quantization)
+        requested = int(_common.option(self._config, "parallel_sequences", 0))
+        if requested < 0:
+            raise BadInput(f"--parallel-sequences {requested} is negative", "pass a count, or 0 for the default")
         started = time.perf_counter()
-        # batched decoding runs in a context of its own: the model's first one only needs to exist
-        self._llm = self._load(path, info, _model.MIN_CTX if sequences > 1 else n_ctx, threads, extra_buffers)
-        if sequences > 1 and (why := _batch.BatchDecoder.supported(self._llm)) is not None:
+        # the batch decoder runs every completion prompt: see _batch's docstring for why its weights stay plain
+        decoder = self._chat_format is None
+        extra_buffers = not decoder and _cpu_probe.extra_buffers_work(path, info.quantization)
+        # the decoder runs in a context of its own: the model's first one only needs to exist
+        self._llm = self._load(path, info, _model.MIN_CTX if decoder else n_ctx, threads, extra_buffers)
+        if decoder and (why := _batch.BatchDecoder.supported(self._llm)) is not None:
             log.info("llama_cpp_one_sequence", reason=why)
             self._llm.close()
-            sequences = 1
+            decoder = False
+            extra_buffers = _cpu_probe.extra_buffers_work(path, info.quantization)
             self._llm = self._load(path, info, n_ctx, threads, extra_buffers)
         self._has_template = info.chat_template is not None
         if self._chat_format is None and self._has_template:
             self._formatter = self._template_formatter(info.chat_template)
         self._n_ctx = self._llm.n_ctx()
-        if sequences > 1:
-            self._start_batch(sequences, n_ctx, path.name)
+        if decoder:
+            self._start_batch(self._plan_sequences(requested, n_ctx), n_ctx, path.name)
+        elif self._chat_format is not None and requested != 1:
+            log.info("llama_cpp_one_sequence", reason="--chat-format prompts are formatted by llama-cpp-python")
         offload = bool(llama_cpp.llama_supports_gpu_offload()) and layers != 0
         log.info("llama_cpp_model_loaded", model=path.name, seconds=round(time.perf_counter() - started, 2))
         return facts | {
@@ -177,17 +182,9 @@ class LlamaCppBackend:
         except (ValueError, RuntimeError) as exc:
             raise _load_failure(path.name, info.architecture, layers) from exc
 
-    def _plan_sequences(self, n_ctx: int) -> int:
-        config = self._config
-        requested = int(_common.option(config, "parallel_sequences", 1))
-        if requested < 0:
-            raise BadInput(f"--parallel-sequences {requested} is negative", "pass a count, or 0 for the default")
-        if requested == 1:
-            return 1
-        if self._chat_format is not None:
-            log.info("llama_cpp_one_sequence", reason="--chat-format prompts are formatted by llama-cpp-python")
-            return 1
-        return _batch.plan_sequences(requested, config.n_samples, n_ctx, config.params.max_tokens)
+    def _plan_sequences(self, requested: int, n_ctx: int) -> int:
+        cache = (n_ctx + _batch.UTF8_SLACK) * _batch.cache_bytes_per_token(self._llm)
+        return _batch.plan_sequences(requested, self._config.n_samples, cache, _batch.memory_budget())
 
     def _start_batch(self, sequences: int, n_ctx: int, name: str) -> None:
         try:

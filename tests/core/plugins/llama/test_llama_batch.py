@@ -1,4 +1,4 @@
-"""Batched decoding in the llama_cpp backend, against its one-at-a-time path on the same tiny model."""
+"""Batched decoding in the llama_cpp backend, against one at a time and raw llama-cpp-python on the tiny model."""
 
 from __future__ import annotations
 
@@ -57,26 +57,58 @@ def batched(tiny_gguf: Path):
     backend.close()
 
 
-def test_one_sequence_is_the_plain_path(sequential) -> None:
-    assert sequential.concurrency == 1 and sequential._batch is None
+@pytest.fixture(scope="module")
+def raw(tiny_gguf: Path):
+    """llama-cpp-python's own Llama, as a user would run it: the reference for sampling and stopping."""
+    import llama_cpp
+
+    llm = llama_cpp.Llama(str(tiny_gguf), n_ctx=2048, verbose=False)
+    yield llm
+    llm.close()
 
 
-def test_one_at_a_time_is_the_default(tiny_gguf: Path) -> None:
-    # batched arithmetic depends on the batch's layout: a default run must repeat bit for bit
-    assert plugin.PARALLEL_SEQUENCES.default == 1
+def _raw(llm, request: GenerationRequest) -> tuple[str, str, int]:  # type: ignore[no-untyped-def]
+    p = request.params
+    out = llm.create_completion(
+        request.prompt.text,
+        max_tokens=p.max_tokens,
+        temperature=p.temperature,
+        top_p=p.top_p,
+        top_k=p.top_k,
+        min_p=p.min_p,
+        repeat_penalty=p.repeat_penalty,
+        seed=p.seed,
+        stop=[*request.prompt.stop, *p.stop],
+    )
+    choice = out["choices"][0]
+    return choice["text"], choice["finish_reason"], out["usage"]["completion_tokens"]
+
+
+def test_one_at_a_time_is_the_same_decoder_with_one_sequence(sequential) -> None:
+    # so that batched and one-at-a-time runs compute every token the same way
+    assert sequential.concurrency == 1 and sequential._batch is not None and sequential._batch.sequences == 1
+
+
+def test_batching_is_the_default(tiny_gguf: Path) -> None:
+    assert plugin.PARALLEL_SEQUENCES.default == 0
     backend = _backend(tiny_gguf, n_samples=8)
     try:
-        backend.start()
-        assert backend.concurrency == 1 and backend._batch is None
+        assert backend.start()["parallel_sequences"] == backend.concurrency == 8
     finally:
         backend.close()
 
 
-def test_greedy_batched_equals_sequential(sequential, batched) -> None:
+def test_the_model_keeps_plain_weights(sequential) -> None:
+    # llama.cpp's repacked weights compute a row differently with other rows in its call
+    assert sequential._llm.model_params.use_extra_bufts is False
+
+
+def test_greedy_batched_equals_sequential(sequential, batched, raw) -> None:
     # four samples of each prompt, as -n 4 sends them, plus different budgets in one batch
     requests = [_request(p, i, max_tokens=8 + 5 * i) for p in PROMPTS for i in range(4)]
     alone = [sequential.generate(r) for r in requests]
     together = _together(batched, requests)
+    assert [(c.text, c.finish_reason, c.completion_tokens) for c in alone] == [_raw(raw, r) for r in requests]
     for a, b in zip(alone, together, strict=True):
         assert b.error is None
         assert (b.text, b.finish_reason, b.completion_tokens, b.prompt_tokens) == (
@@ -93,7 +125,7 @@ def test_greedy_batched_equals_sequential(sequential, batched) -> None:
     assert all(c.completion_tokens >= r.params.max_tokens for c, r in zip(together, requests, strict=True))
 
 
-def test_seeded_samples_repeat_and_match_the_sequential_sampler(sequential, batched) -> None:
+def test_seeded_samples_repeat_and_match_the_sequential_sampler(sequential, batched, raw) -> None:
     requests = [
         _request(PROMPTS[1], i, temperature=1.0, top_k=40, top_p=0.9, seed=7 + i, max_tokens=20) for i in range(4)
     ]
@@ -103,9 +135,10 @@ def test_seeded_samples_repeat_and_match_the_sequential_sampler(sequential, batc
     assert len(set(first)) == 4, "each sample has its own seed"
     # llama.cpp's sampler chain, built as llama-cpp-python builds it: same seed, same text
     assert first == [sequential.generate(r).text for r in requests]
+    assert first == [_raw(raw, r)[0] for r in requests]
 
 
-def test_stop_sequences_and_budgets_per_sequence(sequential, batched) -> None:
+def test_stop_sequences_and_budgets_per_sequence(sequential, batched, raw) -> None:
     full = sequential.generate(_request(PROMPTS[2], max_tokens=16)).text
     stop = full[5:7]
     assert stop and stop not in full[:5]
@@ -120,6 +153,7 @@ def test_stop_sequences_and_budgets_per_sequence(sequential, batched) -> None:
     assert [(c.text, c.finish_reason, c.completion_tokens) for c in got] == [
         (c.text, c.finish_reason, c.completion_tokens) for c in expected
     ]
+    assert [(c.text, c.finish_reason, c.completion_tokens) for c in got] == [_raw(raw, r) for r in requests]
     cut, short, whole, other = got
     assert (cut.text, cut.finish_reason) == (full[: full.index(stop)], "stop")
     assert short.finish_reason == "length" and full.startswith(short.text) and len(short.text) < len(full)
@@ -142,21 +176,23 @@ def test_chat_prompts_use_the_gguf_template(tiny_chat_gguf: Path) -> None:
         many.close()
 
 
-def test_a_small_context_runs_fewer_sequences_with_a_log_line(tiny_gguf: Path) -> None:
+def test_too_little_memory_runs_fewer_sequences_with_a_log_line(tiny_gguf: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    # a machine with room for the caches of three 256-token sequences
+    backend = _backend(tiny_gguf, max_tokens=100, ctx_size=256, parallel_sequences=8)
+    monkeypatch.setattr(llama_batch, "memory_budget", lambda: 0)
     with structlog.testing.capture_logs() as logs:
-        backend = _backend(tiny_gguf, max_tokens=100, ctx_size=256, parallel_sequences=8)
         facts = backend.start()
     try:
-        assert facts["parallel_sequences"] == backend.concurrency == 2
+        assert facts["parallel_sequences"] == backend.concurrency == 1
         (line,) = [entry for entry in logs if entry["event"] == "llama_cpp_fewer_sequences"]
-        assert line["requested"] == 8 and line["using"] == 2 and "--ctx-size" in line["fix"]
+        assert line["requested"] == 8 and line["using"] == 1 and "--ctx-size" in line["fix"]
         assert backend.generate(_request(PROMPTS[0], max_tokens=4)).error is None
     finally:
         backend.close()
 
 
-def test_long_prompts_wait_for_room_instead_of_failing(sequential, tiny_gguf: Path) -> None:
-    # four 150-byte prompts and 90-token budgets: a 512-token cache holds two at a time
+def test_long_prompts_each_have_their_own_cache(sequential, tiny_gguf: Path) -> None:
+    # four 150-byte prompts and 90-token budgets: each sequence's 512-token cache holds one
     prompts = [Prompt.completion(f"{i} " + "abcdefghij" * 15) for i in range(4)]
     requests = [_request(p, max_tokens=90) for p in prompts]
     backend = _backend(tiny_gguf, max_tokens=90, ctx_size=512, parallel_sequences=4)
@@ -171,11 +207,14 @@ def test_long_prompts_wait_for_room_instead_of_failing(sequential, tiny_gguf: Pa
 
 
 def test_default_is_the_samples_of_a_problem() -> None:
-    assert llama_batch.plan_sequences(0, 10, 8192, 512) == 10
-    assert llama_batch.plan_sequences(0, 1, 8192, 512) == 4
-    assert llama_batch.plan_sequences(0, 100, 65536, 512) == 16
-    assert llama_batch.plan_sequences(3, 10, 8192, 512) == 3
-    assert llama_batch.plan_sequences(0, 8, 1024, 512) == 2
+    mib = 2**20
+    assert llama_batch.plan_sequences(0, 10, mib, 100 * mib) == 10
+    assert llama_batch.plan_sequences(0, 1, mib, 100 * mib) == 4
+    assert llama_batch.plan_sequences(0, 100, mib, 100 * mib) == 16
+    assert llama_batch.plan_sequences(3, 10, mib, 100 * mib) == 3
+    # each sequence has a cache of --ctx-size tokens: memory caps the count
+    assert llama_batch.plan_sequences(0, 8, 40 * mib, 100 * mib) == 2
+    assert llama_batch.plan_sequences(0, 8, 400 * mib, 100 * mib) == 1
 
 
 def test_gpu_layers_zero_reaches_llama_cpp(tiny_gguf: Path) -> None:
@@ -273,3 +312,45 @@ def test_a_batched_run_killed_mid_way_resumes(bench, tmp_path: Path, tiny_gguf: 
         (f"e{i}", j) for i in range(40) for j in range(2)
     )
     assert json.loads(resumed.stdout)["summary"]["total_samples"] == 80
+
+
+def test_a_row_is_computed_as_if_alone_in_the_decoders_context(tiny_q8_gguf: Path) -> None:
+    """The decoder's premise, checked on this llama.cpp build with 8-bit weights.
+
+    In the decoder's context (a cache stream per sequence, plain weights) a
+    sequence's logits are the same bit for bit decoded alone and decoded in calls of
+    ``MAX_ROWS`` rows with seven other sequences, at any place in the call.
+    """
+    import llama_cpp
+    import numpy as np
+
+    backend = _backend(tiny_q8_gguf, parallel_sequences=8)
+    backend.start()
+    decoder = backend._batch
+    prompts = [backend._llm.tokenize(p.text.encode(), add_bos=True) for p in PROMPTS * 2]
+
+    def trace(slots: list) -> list[np.ndarray]:  # type: ignore[type-arg]
+        for slot in decoder._slots:
+            decoder._clear(slot)
+        for slot, prompt in zip(slots, prompts, strict=False):
+            assert decoder._decode([(t, k, slot) for k, t in enumerate(prompt)], logits=False) == 0
+        out = []
+        for step in range(32):
+            rows = [(40 + step + slot.seq_id, len(slot.cached), slot) for slot in slots]
+            rows = rows[step % len(rows) :] + rows[: step % len(rows)]  # the traced slot moves through the call
+            for start in range(0, len(rows), llama_batch.MAX_ROWS):
+                call = rows[start : start + llama_batch.MAX_ROWS]
+                assert decoder._decode(call, logits=True) == 0
+                for index, (_, _, slot) in enumerate(call):
+                    if slot is decoder._slots[0]:
+                        row = llama_cpp.llama_get_logits_ith(decoder._ctx, index)
+                        out.append(np.ctypeslib.as_array(row, shape=(decoder._n_vocab,)).copy())
+        return out
+
+    try:
+        alone = trace(decoder._slots[:1])
+        together = trace(decoder._slots)
+    finally:
+        backend.close()
+    assert len(alone) == len(together) == 32
+    assert all(np.array_equal(a, b) for a, b in zip(alone, together, strict=True))

@@ -192,12 +192,33 @@ def test_close_during_generation_stops_it_cleanly(tiny_gguf: Path) -> None:
         target=lambda: result.append(backend.generate(_request(Prompt.completion("z"), max_tokens=1900)))
     )
     worker.start()
-    while not backend._lock.locked():
+    slot = backend._batch._slots[0]
+    while slot.seq is None or not slot.seq.out:  # generating
         time.sleep(0.001)
-    time.sleep(0.02)
     backend.close()  # must wait for the generation to stop, not free the model under it
     worker.join(30)
     assert not worker.is_alive()
     assert result and result[0].completion_tokens < 1900
     with pytest.raises(RuntimeError, match="not started, or already closed"):
         backend.generate(_request(Prompt.completion("z")))
+
+
+def test_close_during_a_chat_format_generation_waits_for_it(tiny_gguf: Path) -> None:
+    # --chat-format runs through llama-cpp-python's Llama, not the batch decoder; its chat call takes no
+    # stopping criteria, so close waits for the text to end rather than free the model under it
+    import threading
+
+    backend = _backend(tiny_gguf, ctx_size=2048, chat_format="chatml")
+    backend.start()
+    assert backend._batch is None
+    result: list = []
+    prompt = Prompt.chat(("user", "z"))
+    worker = threading.Thread(target=lambda: result.append(backend.generate(_request(prompt, max_tokens=1900))))
+    worker.start()
+    while not backend._lock.locked():
+        time.sleep(0.001)
+    time.sleep(0.02)
+    backend.close()
+    assert result == [] or result[0].error is None  # close returned after the generation, never during it
+    worker.join(30)
+    assert result and result[0].error is None and result[0].completion_tokens == 1900
