@@ -50,18 +50,6 @@ def memory_needed(config: RunConfig) -> int:
     return int(path.stat().st_size * MEMORY_FACTOR) if path is not None else 0
 
 
-def available_memory() -> int | None:
-    """``MemAvailable`` from /proc/meminfo in bytes (None where there is no /proc)."""
-    try:
-        with open("/proc/meminfo", encoding="ascii") as f:
-            for line in f:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        return None
-    return None
-
-
 class SharedBackend:
     """A backend that is started once and closed by the cache, not by each run that uses it."""
 
@@ -127,4 +115,4 @@ class BackendCache:
             shared.inner.close()
 
 
-__all__ = ["BackendCache", "SharedBackend", "available_memory", "local_model", "memory_needed", "share_key"]
+__all__ = ["BackendCache", "SharedBackend", "local_model", "memory_needed", "share_key"]

@@ -12,7 +12,8 @@ import structlog
 
 from bench_runner_core.api import BadInput, PlacesWork
 from bench_runner_core.kernel import Kernel
-from bench_runner_core.plugins.campaigns.backends import BackendCache, available_memory, memory_needed, share_key
+from bench_runner_core.machine import available_memory
+from bench_runner_core.plugins.campaigns.backends import BackendCache, memory_needed, share_key
 from bench_runner_core.plugins.campaigns.manifest import ManifestFile, RunEntry, TaskEntry
 from bench_runner_core.records import RunConfig, RunSummary, SampleResult
 from bench_runner_core.run import Run

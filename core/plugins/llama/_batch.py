@@ -35,12 +35,12 @@ import queue
 import threading
 import time
 from concurrent.futures import Future
-from pathlib import Path
 from typing import Any
 
 import attrs
 import structlog
 
+from bench_runner_core.machine import available_memory
 from bench_runner_core.records import GenerationParams
 
 log = structlog.get_logger()
@@ -93,14 +93,9 @@ def plan_sequences(requested: int, n_samples: int, cache_bytes: int, budget: int
 
 
 def memory_budget() -> int:
-    """Bytes the sequences' caches may take: a share of the memory available now."""
-    try:
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemAvailable:"):
-                return int(int(line.split()[1]) * 1024 * MEMORY_SHARE)
-    except (OSError, ValueError, IndexError):
-        pass
-    return 2**31
+    """Bytes the sequences' caches may take: a share of the memory available now (2 GiB if unknown)."""
+    available = available_memory()
+    return int(available * MEMORY_SHARE) if available is not None else 2**31
 
 
 def cache_bytes_per_token(llm: Any) -> int:

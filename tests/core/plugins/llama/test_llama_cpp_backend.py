@@ -219,6 +219,5 @@ def test_close_during_a_chat_format_generation_waits_for_it(tiny_gguf: Path) -> 
         time.sleep(0.001)
     time.sleep(0.02)
     backend.close()
-    assert result == [] or result[0].error is None  # close returned after the generation, never during it
     worker.join(30)
     assert result and result[0].error is None and result[0].completion_tokens == 1900
