@@ -1,6 +1,6 @@
 """Why greedy batched completions differ from one-at-a-time ones: llama.cpp's numbers per batch layout.
 
-    .venv/bin/python bench/batch_numerics.py [--model PATH.gguf] [--steps 24] [--threads N]
+    .venv/bin/python bench/batch_numerics.py [--model PATH.gguf] [--steps 24] [--threads N] [--tiled-kernel on]
 
 A controlled experiment on the raw llama-cpp-python API, with no bench-runner
 code in the loop. Sequence 0 is a HumanEval prompt followed by a fixed list of
@@ -11,9 +11,15 @@ one) the logits are not bit-identical to decoding it alone, the largest
 difference and how many greedy choices change. Settings: a unified KV cache
 (all sequences in one cell range, as ``BatchDecoder`` uses) or one cache stream
 per sequence; weights repacked for the CPU (llama.cpp's extra buffer types) or
-plain; seven other sequences' cells in the cache, their tokens in the same
-``llama_decode`` call (8 tokens, or calls of 7), and sequence 0's prompt
+plain; fifteen other sequences' cells in the cache, their tokens in the same
+``llama_decode`` call (calls of 7, 8 or 16 tokens), and sequence 0's prompt
 decoded in one call with the others' next tokens.
+
+llama.cpp's tiled kernel for K-quant matrix products (``GGML_CPU_TILED_MM``)
+takes over from eight rows in a call on and sums in another order than the
+one-row kernel; the decoder turns it off. ``--tiled-kernel on`` runs the cases
+with it, as llama.cpp does by default: then calls of 8 and 16 tokens differ on a
+K-quant model such as the embedded Gemma (Q4_K_M).
 
 The last line compares sequence 0 decoded alone with repacked and with plain
 weights: two kernels doing the same sums in another order. Differences of the
@@ -25,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import sys
 
 import numpy as np
@@ -32,7 +39,7 @@ import numpy as np
 from bench_runner_core.plugins.llama import _cpu_probe
 from bench_runner_core.plugins.llama._model import physical_cores
 
-OTHERS = 7
+OTHERS = 15
 
 
 def humaneval_prompts(count: int) -> list[str]:
@@ -92,7 +99,7 @@ def trace(side: Side, prompts: list[list[int]], forced: list[int], case: str) ->
         out = [side.prompt(0, p0)]
         for s in others:
             side.prompt(s, prompts[s])
-    chunk = {"8 tokens per call": 8, "calls of 7 tokens": 7}.get(case, 1)
+    chunk = {"calls of 7 tokens": 7, "calls of 8 tokens": 8, "calls of 16 tokens": 16}.get(case, 1)
     for k, token in enumerate(forced):
         entries = [(token, len(p0) + k, 0)] + [(100 + k, len(prompts[s]) + k, s) for s in others]
         for i in range(0, len(entries), chunk):
@@ -108,20 +115,33 @@ def compare(name: str, reference: list[np.ndarray], other: list[np.ndarray]) -> 
     print(f"{name:>62}: {sum(d > 0 for d in diffs):3d}/{len(diffs)} steps differ, max {max(diffs):.2f}, {flips} argmax")
 
 
-def main() -> int:
-    import llama_cpp
+CASES = (
+    "others in the cache",
+    "calls of 7 tokens",
+    "calls of 8 tokens",
+    "calls of 16 tokens",
+    "prompt with decode tokens",
+)
 
+
+def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--model", default=None, help="GGUF file (default: the embedded Gemma 3 270M)")
     parser.add_argument("--steps", type=int, default=24)
     parser.add_argument("--threads", type=int, default=0, help="0: one per physical core, as the backend")
+    parser.add_argument("--tiled-kernel", choices=["off", "on"], default="off", help="llama.cpp's tiled K-quant kernel")
     args = parser.parse_args()
+    # llama.cpp reads it once, at its first matrix product
+    os.environ["GGML_CPU_TILED_MM"] = "1" if args.tiled_kernel == "on" else "0"
+    import llama_cpp
+
     if args.model is None:
         from bench_runner_core.plugins.llama._default_model import default_model_path
 
         args.model = str(default_model_path())
     threads = args.threads or physical_cores()
     print(f"model: {args.model}; sequence 0 against itself decoded alone, {args.steps} steps")
+    print(f"llama.cpp's tiled K-quant kernel: {args.tiled_kernel}")
     alone: dict[bool, list[np.ndarray]] = {}
     forced: list[int] = []
     for repacked in (True, False):
@@ -139,7 +159,7 @@ def main() -> int:
             alone.setdefault(repacked, reference)
             label = f"{'unified cache' if unified else 'a stream per sequence'}, {'repacked' if repacked else 'plain'}"
             compare(f"{label}: alone again", reference, trace(side, prompts, forced, "alone"))
-            for case in ("others in the cache", "8 tokens per call", "calls of 7 tokens", "prompt with decode tokens"):
+            for case in CASES:
                 compare(f"{label}: {case}", reference, trace(side, prompts, forced, case))
             side.close()
         llm.close()

@@ -11,13 +11,16 @@ with it. On the CPU llama.cpp does so under three conditions, measured by
 ``bench/batch_numerics.py``: each sequence has a cache stream of its own (cells of
 other sequences in a shared cache change its attention sums), the weights keep
 llama.cpp's plain layout (the repacked layout computes rows in blocks of four),
-and a ``llama_decode`` call holds at most ``MAX_ROWS`` rows (from eight rows on,
-another matrix kernel takes over). So a sequence's prompt, but its last token, is
-decoded in calls of its own, and the last prompt token and every generated token
-as one row of a decode call. ``--parallel-sequences 1`` takes the same path, so
-batched and one-at-a-time runs give the same texts, and a rerun repeats its texts
-whatever the order in which requests arrived. On a GPU llama.cpp picks kernels by
-batch size, so there the last bits may differ.
+and llama.cpp's tiled kernel for K-quant matrix products is off
+(``GGML_CPU_TILED_MM=0``, set when this module is imported unless the
+environment already sets it): from eight rows in a call on, that kernel sums in
+another order than the one-row kernel. With these, a row of a ``llama_decode``
+call of up to ``MAX_ROWS`` rows is computed as it is alone. A sequence's prompt,
+but its last token, is decoded in calls of its own, and the last prompt token and
+every generated token as one row of a decode call. ``--parallel-sequences 1``
+takes the same path, so batched and one-at-a-time runs give the same texts, and
+a rerun repeats its texts whatever the order in which requests arrived. On a GPU
+llama.cpp picks kernels by batch size, so there the last bits may differ.
 
 A prompt shared by several samples is evaluated once: its cache stream is copied
 (``llama_memory_seq_cp``) to the other sequences. Each sequence samples with its
@@ -31,6 +34,7 @@ import collections
 import ctypes
 import itertools
 import math
+import os
 import queue
 import threading
 import time
@@ -45,14 +49,17 @@ from bench_runner_core.records import GenerationParams
 
 log = structlog.get_logger()
 
+# llama.cpp reads this once, at its first matrix product: see the module's docstring
+os.environ.setdefault("GGML_CPU_TILED_MM", "0")
+
 # llama-cpp-python's default last_n_tokens_size: the window its repeat penalty looks back over
 PENALTY_LAST_N = 64
 # how long an idle decoder waits for the other samples of a problem before it starts the batch
 GATHER_S = 0.02
 # tokens a sequence may run past its budget while a multi-byte character completes (see _utf8_tail)
 UTF8_SLACK = 3
-# rows per decode call: up to 7, llama.cpp's CPU kernels compute each row as they compute it alone
-MAX_ROWS = 7
+# rows per decode call: up to this many, measured, llama.cpp's CPU kernels compute each row as they compute it alone
+MAX_ROWS = 16
 # the share of available memory the sequences' caches may take
 MEMORY_SHARE = 0.25
 _CLOSE = object()

@@ -314,20 +314,23 @@ def test_a_batched_run_killed_mid_way_resumes(bench, tmp_path: Path, tiny_gguf: 
     assert json.loads(resumed.stdout)["summary"]["total_samples"] == 80
 
 
-def test_a_row_is_computed_as_if_alone_in_the_decoders_context(tiny_q8_gguf: Path) -> None:
-    """The decoder's premise, checked on this llama.cpp build with 8-bit weights.
+@pytest.mark.parametrize("model", ["tiny_q8_gguf", "tiny_kquant_gguf"])
+def test_a_row_is_computed_as_if_alone_in_the_decoders_context(model: str, request: pytest.FixtureRequest) -> None:
+    """The decoder's premise, checked on this llama.cpp build with Q8_0 and with Q4_K_M weights.
 
-    In the decoder's context (a cache stream per sequence, plain weights) a
-    sequence's logits are the same bit for bit decoded alone and decoded in calls of
-    ``MAX_ROWS`` rows with seven other sequences, at any place in the call.
+    In the decoder's context (a cache stream per sequence, plain weights, no tiled
+    K-quant kernel) a sequence's logits are the same bit for bit decoded alone and
+    decoded in calls of ``MAX_ROWS`` rows with fifteen other sequences, at any
+    place in the call.
     """
     import llama_cpp
     import numpy as np
 
-    backend = _backend(tiny_q8_gguf, parallel_sequences=8)
+    backend = _backend(request.getfixturevalue(model), parallel_sequences=llama_batch.MAX_ROWS)
     backend.start()
     decoder = backend._batch
-    prompts = [backend._llm.tokenize(p.text.encode(), add_bos=True) for p in PROMPTS * 2]
+    assert decoder.sequences == llama_batch.MAX_ROWS
+    prompts = [backend._llm.tokenize(p.text.encode(), add_bos=True) for p in PROMPTS * 4]
 
     def trace(slots: list) -> list[np.ndarray]:  # type: ignore[type-arg]
         for slot in decoder._slots:
