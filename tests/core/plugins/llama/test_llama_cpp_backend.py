@@ -142,6 +142,14 @@ def test_bad_gpu_layers_value(tiny_gguf: Path) -> None:
         _backend(tiny_gguf, gpu_layers="lots").start()
 
 
+def test_negative_parallel_sequences_is_bad_input_before_the_model_loads(tiny_gguf: Path) -> None:
+    backend = _backend(tiny_gguf, parallel_sequences=-1)
+    with pytest.raises(BadInput, match="--parallel-sequences -1 is negative") as info:
+        backend.start()
+    assert "0 for the default" in info.value.fix
+    assert backend._llm is None
+
+
 def test_gpu_layers_all_loads_on_cpu_build(tiny_gguf: Path) -> None:
     backend = _backend(tiny_gguf, gpu_layers="all")
     facts = backend.start()
