@@ -105,6 +105,7 @@ class Run:
         config = self.config
         self.store = RunStore(config.results_dir)
         self.store.ensure_writable()
+        self.sinks = self._make_sinks()  # a sink that cannot work says so before anything is written
         self.benchmark = self.registry.get("benchmark", config.benchmark).factory(config)
         benchmark_factory = self.registry.get("benchmark", config.benchmark).factory
         backend_factory = self.registry.get("backend", config.backend).factory
@@ -137,7 +138,6 @@ class Run:
         """Start the backend and the sandbox, make the sinks, and announce the run."""
         assert self.benchmark is not None and self.backend is not None and self.store is not None
         self._started = time.monotonic()
-        self.sinks = self._make_sinks()
         metadata: dict[str, Any] = {
             "benchmark": dict(self.benchmark.metadata()),
             "plugins": plugin_versions(self.registry.pm),
@@ -244,7 +244,9 @@ class Run:
     def _make_sinks(self) -> list[Sink]:
         regs = self.registry.items["sink"]
         wanted = self.config.sinks or [n for n, r in regs.items() if r.default]
-        return [self.registry.get("sink", name).factory(self.config) for name in wanted]
+        made = {name: self.registry.get("sink", name).factory(self.config) for name in wanted}
+        # in registration order whatever order --sink gave: the summary file must be written last
+        return [made[name] for name in sorted(made, key=list(regs).index)]
 
     def _emit(self, event: str, **kwargs: Any) -> None:
         getattr(self.registry.pm.hook, f"bench_runner_{event}")(**kwargs)

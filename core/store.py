@@ -39,16 +39,9 @@ class RunStore:
         self.root = Path(results_dir)
 
     def ensure_writable(self) -> None:
-        try:
-            self.root.mkdir(parents=True, exist_ok=True)
-            probe = self.root / f".write-test-{os.getpid()}"
-            probe.write_text("")
-            probe.unlink()
-        except OSError as exc:
-            raise BadInput(
-                f"results dir {str(self.root)!r} is not writable ({exc.strerror})",
-                "pass --results-dir with a folder you can write to",
-            ) from None
+        _ensure_writable_dir(
+            self.root, f"results dir {str(self.root)!r}", "pass --results-dir with a folder you can write to"
+        )
 
     def run_dir(self, run_id: str) -> Path:
         return self.root / run_id
@@ -183,6 +176,25 @@ class RunStore:
                 continue
 
 
+def _ensure_writable_dir(folder: Path, what: str, fix: str) -> None:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / f".write-test-{os.getpid()}"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as exc:
+        raise BadInput(f"{what} is not writable ({exc.strerror})", fix) from None
+
+
+def check_history(path: str | os.PathLike[str]) -> None:
+    """Fail at the start of a run, not after it, when the history file could not take its entry."""
+    target = Path(path)
+    _ensure_writable_dir(
+        target.parent, f"the folder of history file {str(target)!r}", "pass --history with a file you can write"
+    )
+    read_history(target)
+
+
 def append_history(path: str | os.PathLike[str], entry: Mapping[str, Any]) -> None:
     """Add a run to the history file under a file lock, replacing the file atomically.
 
@@ -204,6 +216,10 @@ def read_history(path: str | os.PathLike[str]) -> dict[str, Any]:
         data = json.loads(target.read_text(encoding="utf-8") or '{"runs": []}')
     except FileNotFoundError:
         return {"schema_version": SCHEMA_VERSION, "runs": []}
+    except OSError as exc:
+        raise BadInput(
+            f"history file {target} cannot be read ({exc.strerror})", "pass --history with a file you can read"
+        ) from None
     except ValueError as exc:
         raise BadInput(
             f"history file {target} is not valid JSON ({exc})", "fix or move it away, or pass --history"

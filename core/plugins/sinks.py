@@ -10,7 +10,7 @@ from bench_runner_core.convert import unstructure
 from bench_runner_core.hookspecs import hookimpl
 from bench_runner_core.records import RunConfig, RunInfo, RunSummary, SampleResult
 from bench_runner_core.registry import SinkRegistrar
-from bench_runner_core.store import RunStore, append_history
+from bench_runner_core.store import RunStore, append_history, check_history
 
 #: the longest a checkpoint line waits for its fsync (a group commit: one fsync covers every line
 #: written since the last; a fsync per line would cap grading at the disk's fsyncs per second)
@@ -61,6 +61,7 @@ class HistorySink:
 
     def __init__(self, config: RunConfig) -> None:
         self.config = config
+        check_history(config.history)
 
     def run_finished(self, run: RunInfo, summary: RunSummary) -> None:
         if summary.complete:
@@ -110,6 +111,8 @@ def history_entry(summary: RunSummary) -> dict[str, Any]:
 
 @hookimpl
 def bench_runner_register_sinks(register: SinkRegistrar) -> None:
+    # the summary comes after the history: a complete summary on disk is what tells a resume (and a
+    # resumed campaign) that the run's end was recorded, so it must be written last
     register("checkpoint", CheckpointSink, description="per-sample JSONL checkpoint (needed by --resume)")
-    register("summary", SummarySink, description="run summary JSON per run")
     register("history", HistorySink, description="run history file (--history)")
+    register("summary", SummarySink, description="run summary JSON per run")

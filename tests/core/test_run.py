@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -68,3 +69,40 @@ def test_a_stopped_run_returns_an_incomplete_summary(kernel: Kernel) -> None:
     summary = run.execute()
     assert not summary.complete
     assert summary.summary.total_samples == 0
+
+
+def test_a_history_file_the_run_could_not_write_is_refused_before_anything_is_recorded(kernel: Kernel) -> None:
+    Path("benchmark_results.json").write_text("{not json")
+    run = kernel.new_run(kernel.config(_settings(), "test"))
+    with pytest.raises(BadInput, match=r"history file benchmark_results\.json is not valid JSON"):
+        run.plan()
+    assert not (Path("benchmark_results") / run.run_id).exists()
+
+    Path("a-file").write_text("")
+    run = kernel.new_run(kernel.config(_settings(history="a-file/history.json"), "test"))
+    with pytest.raises(BadInput, match=r"history file 'a-file/history\.json' is not writable"):
+        run.plan()
+
+
+@pytest.mark.parametrize("sinks", [[], ["summary", "history", "checkpoint"]])
+def test_the_summary_is_written_after_the_history_so_a_run_whose_end_was_not_recorded_resumes(
+    kernel: Kernel, sinks: list[str]
+) -> None:
+    config = kernel.config(_settings(sinks=sinks), "test")
+    run = kernel.new_run(config)
+    run.plan()
+    try:
+        run.start()
+        assert run.drive() is None
+    finally:
+        run.close()
+    Path("benchmark_results.json").write_text("{broken at the end")  # the history fails as the run ends
+    with pytest.raises(BadInput):
+        run.finish()
+    store = RunStore(config.results_dir)
+    assert not store.summary_path(run.run_id).exists(), "no complete summary, so the run's end will be redone"
+
+    Path("benchmark_results.json").unlink()
+    summary = kernel.resume_run(run.run_id, config.results_dir).execute()
+    assert summary.complete and store.read_summary(run.run_id)["complete"]
+    assert [r["run_id"] for r in json.loads(Path("benchmark_results.json").read_text())["runs"]] == [run.run_id]
