@@ -174,7 +174,7 @@ def _rates(rates: Sequence[Any]) -> str:
 
 
 @click.command(name="export")
-@click.argument("what", type=click.Choice(["runs", "samples"]))
+@click.argument("what", type=click.Choice(["runs", "samples", "optimizations"]))
 @results_dir_option
 @filter_options
 @click.option("--run", "run_ids", multiple=True, help="only this run (repeatable; instead of the filters)")
@@ -190,7 +190,9 @@ def export_command(
     fmt: str | None,
     output: str | None,
 ) -> None:
-    """Runs (one row each) or samples (one row per attempt) as CSV or JSONL."""
+    """Runs (one row each), samples (one row per attempt) or optimization tasks (one row each) as CSV or JSONL.
+
+    For optimizations, --benchmark picks datasets and --model task models."""
     from . import db, export
 
     fmt = fmt or ("jsonl" if output and output.endswith((".jsonl", ".json")) else "csv")

@@ -142,7 +142,9 @@ def _rebuild(conn: sqlite3.Connection, root: Path, *, force: bool = False) -> No
         for run_id in sorted(_summary_files(root, optimizations.PREFIX)):
             optimizations.ingest_file(conn, root, run_id)
         conn.execute(f"PRAGMA user_version = {DB_SCHEMA}")
-    log.info("results_db_built", path=str(root / DB_NAME))
+    file = conn.execute("PRAGMA database_list").fetchone()[2]
+    if file:  # a throwaway one in memory (a results dir we cannot write to) is not worth a line
+        log.info("results_db_built", path=file)
 
 
 def sync(conn: sqlite3.Connection, root: Path) -> int:

@@ -18,7 +18,11 @@ _SOURCE_COLUMNS = {"source_mtime_ns", "source_size"}
 def export_rows(
     conn: sqlite3.Connection, what: str, run_filter: queries.RunFilter, run_ids: Sequence[str] = ()
 ) -> Iterator[dict[str, Any]]:
-    """``runs`` (one row per run) or ``samples`` (one row per attempt, with its run's benchmark and model)."""
+    """``runs`` (one row per run), ``samples`` (one row per attempt, with its run's benchmark and model) or
+    ``optimizations`` (one row per task of an optimization run, with its score-vs-rollouts history)."""
+    if what == "optimizations":
+        yield from _optimization_rows(conn, run_filter, run_ids)
+        return
     if run_ids:
         ids = [queries.get_run(conn, run_id)["run_id"] for run_id in run_ids]
         where, args = f"r.run_id IN ({', '.join('?' * len(ids))})", list(ids)
@@ -37,6 +41,22 @@ def export_rows(
         yield {k: row[k] for k in row.keys() if k not in _SOURCE_COLUMNS}  # noqa: SIM118 (a Row iterates values)
 
 
+def _optimization_rows(
+    conn: sqlite3.Connection, run_filter: queries.RunFilter, run_ids: Sequence[str]
+) -> Iterator[dict[str, Any]]:
+    from .optimization_view import OptimizationFilter, find
+
+    chosen = OptimizationFilter(
+        run_ids=tuple(run_ids),
+        datasets=tuple(run_filter.benchmarks),
+        models=tuple(run_filter.models),
+        since=run_filter.since,
+    )
+    rows = find(conn, chosen)
+    for row in sorted(rows, key=lambda r: (r["start_time"] or "", r["run_id"], r["task_id"])):
+        yield {k: v for k, v in row.items() if k not in _SOURCE_COLUMNS}
+
+
 def write(rows: Iterator[dict[str, Any]], out: IO[str], fmt: str) -> int:
     """Write rows as ``csv`` or ``jsonl``; returns how many."""
     count = 0
@@ -49,6 +69,6 @@ def write(rows: Iterator[dict[str, Any]], out: IO[str], fmt: str) -> int:
             if writer is None:
                 writer = csv.DictWriter(out, fieldnames=list(row), lineterminator="\n")
                 writer.writeheader()
-            writer.writerow(row)
+            writer.writerow({k: json.dumps(v) if isinstance(v, list | dict) else v for k, v in row.items()})
         count += 1
     return count

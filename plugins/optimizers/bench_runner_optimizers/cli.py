@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 import sys
 import time
 from collections.abc import Mapping
@@ -121,6 +123,7 @@ def optimize(ctx: click.Context, **values: Any) -> None:
     """Benchmark prompt optimizers: tune prompts on train/validation, score them on a held-out test split."""
     if ctx.invoked_subcommand is not None:
         return
+    from bench_runner_optimizers import files as files_of
     from bench_runner_optimizers import runner
 
     kernel = ctx.obj
@@ -128,17 +131,17 @@ def optimize(ctx: click.Context, **values: Any) -> None:
     if values["resume"] and values["retry_failed"]:
         raise BadInput("--resume and --retry-failed exclude each other", "pass one of them")
     if run_id:
-        files = runner.RunFiles(values["results_dir"], run_id)
+        files = files_of.RunFiles(values["results_dir"], run_id)
         stored, tasks = files.load()
         # the engine may change on resume (a cluster that is gone, or one to go on with); the results do not
         manifest = {**stored["manifest"], **_placement(values)}
-        statuses = ("pending", "running") if values["resume"] else ("failed",)
+        statuses = files_of.UNFINISHED if values["resume"] else ("failed",)
     else:
         manifest = build_manifest(values)
         from bench_runner_optimizers.manifest import expand
 
         tasks = expand(manifest)
-        files = runner.RunFiles(values["results_dir"], runner.new_run_id())
+        files = files_of.RunFiles(values["results_dir"], files_of.new_run_id())
         statuses = ("pending",)
     run = runner.OptimizeRun(kernel=kernel, files=files, manifest=manifest, tasks=tasks)
     if not run_id:
@@ -146,6 +149,10 @@ def optimize(ctx: click.Context, **values: Any) -> None:
         files.create(manifest, tasks)
     echo = lambda line: click.echo(line, err=True)  # noqa: E731
     echo(f"optimization run {files.run_id}: {len(tasks)} tasks")
+    # Ctrl-C and SIGTERM stop the run the same way, also when it was started in the background
+    # (where a shell starts it with SIGINT ignored, and Python then leaves it so)
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, signal.default_int_handler)
     try:
         summary = run.execute(statuses=statuses, progress=echo)
     except KeyboardInterrupt:
@@ -154,7 +161,12 @@ def optimize(ctx: click.Context, **values: Any) -> None:
             f"  bench_runner optimize --resume {files.run_id} --results-dir {values['results_dir']}",
             err=True,
         )
-        sys.exit(130)
+        # tasks of --parallel may still be in a model call, and a normal exit would wait for their thread
+        # pools; the checkpoint is written and their models are closed, so leave now (--resume, as after
+        # a kill, goes on from the checkpoint and the reply cache)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(130)
     from bench_runner_optimizers.results import format_table, history_entry
 
     if summary["complete"]:
@@ -190,7 +202,8 @@ def results_command(
     list_runs: bool, run_id: str | None, detailed: bool, raw: bool, watch: bool, results_dir: str
 ) -> None:
     """Past optimization runs, or one run's results."""
-    from bench_runner_optimizers import results, runner
+    from bench_runner_optimizers import files as files_of
+    from bench_runner_optimizers import results
 
     if list_runs:
         for run in results.list_runs(results_dir):
@@ -201,7 +214,7 @@ def results_command(
         raise BadInput("no run given", "pass --run-id ID or --list-runs")
     if detailed and raw:
         raise BadInput("--detailed and --raw exclude each other", "pass one of them")
-    files = runner.RunFiles(results_dir, run_id)
+    files = files_of.RunFiles(results_dir, run_id)
     stored, tasks = files.load()
     while True:
         summary = results.summarize(files, stored["manifest"], tasks)

@@ -12,7 +12,7 @@ from bench_runner_optimizers.stats import bootstrap
 
 def summarize(files: Any, manifest: Mapping[str, Any], tasks: Sequence[Any]) -> dict[str, Any]:
     """The summary of a run from its task files: per (dataset, model, optimizer) over seeds, ranked."""
-    from bench_runner_optimizers.runner import SCHEMA_VERSION, now_iso
+    from bench_runner_optimizers.files import SCHEMA_VERSION, now_iso
 
     checkpoint = files.checkpoint()
     results = files.results()

@@ -1,164 +1,31 @@
 """One optimization run: its tasks in order, each optimized on train/validation, then scored on test.
 
-Files, under ``<results-dir>/``:
-
-- ``<run_id>/run.json``: the manifest and its expanded tasks (what ``--resume`` reloads);
-- ``<run_id>/checkpoint.json``: every task's status (pending, running, done, failed);
-- ``<run_id>/cache.jsonl``: every model reply, keyed by what determines it;
-- ``<run_id>/tasks/<task_id>.json``: one finished task's result;
-- ``<run_id>.json``: the run summary, with the table ranking optimizers and every task's record,
-  rewritten as each task finishes (then ``bench_runner_optimization_finished`` is called, and the
-  results plugin indexes the run in the results database).
-
 Tasks run one after another, or ``parallel`` at once (threads; the engine decides where
-their models generate and their code is graded). Either way the files above are written
-here, by this process, so ``--resume`` and the results are the same with every engine.
+their models generate and their code is graded). Either way the run's files (``files.py``)
+are written here, by this process, so ``--resume`` and the results are the same with every engine.
 """
 
 from __future__ import annotations
 
-import json
-import re
-import secrets
 import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
-import attrs
 import structlog
 
 from bench_runner import BadInput
-from bench_runner_core.convert import structure, unstructure, write_json_atomic
+from bench_runner_core.convert import unstructure, write_json_atomic
 from bench_runner_optimizers.datasets import SPLITS, Example
+from bench_runner_optimizers.files import UNFINISHED, RunFiles, TaskResult, now_iso
 from bench_runner_optimizers.harness import BudgetExhausted, Candidate, Harness
 from bench_runner_optimizers.manifest import TaskSpec
 from bench_runner_optimizers.models import Models, check_engine, engine_settings, placing_engine
 from bench_runner_optimizers.rollouts import Cache, ModelCalls, Usage
-from bench_runner_optimizers.stats import Interval, bootstrap
+from bench_runner_optimizers.stats import bootstrap
 
 log = structlog.get_logger()
-SCHEMA_VERSION = 1
-STATUSES = ("pending", "running", "done", "failed")
-RUN_ID = re.compile(r"opt_[0-9a-f]{8}_\d{8}_\d{6}")
-
-
-def new_run_id() -> str:
-    return f"opt_{secrets.token_hex(4)}_{datetime.now(UTC):%Y%m%d_%H%M%S}"
-
-
-def now_iso() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
-
-
-@attrs.frozen(kw_only=True)
-class TaskResult:
-    """A finished optimization: ``tasks/<task_id>.json``."""
-
-    task: TaskSpec
-    status: str
-    stop_reason: str
-    splits: Mapping[str, int]
-    metric: str
-    baseline: Candidate
-    best: Candidate
-    baseline_validation: float | None
-    best_validation: float | None
-    baseline_test: Interval
-    optimized_test: Interval
-    gain: Interval
-    #: per test item: [baseline score, optimized score]
-    test_scores: Mapping[str, tuple[float, float]]
-    trials: int
-    rollouts: int
-    proposer_tokens: int
-    usage: Mapping[str, Usage]
-    test_usage: Usage
-    cost: float
-    duration_s: float
-    history: tuple[Mapping[str, Any], ...]
-    error: str = ""
-    #: what the task model's backend reported when it started (model name, quantization, ray_generators, ...)
-    backend: Mapping[str, Any] = attrs.field(factory=dict)
-    #: a code dataset's sandbox protections; on a cluster, per grading node under ``nodes``
-    sandbox: Mapping[str, Any] = attrs.field(factory=dict)
-    schema_version: int = SCHEMA_VERSION
-
-
-class RunFiles:
-    """The files of one optimization run."""
-
-    def __init__(self, results_dir: str | Path, run_id: str) -> None:
-        self.root = Path(results_dir)
-        self.run_id = run_id
-        self.dir = self.root / run_id
-
-    @property
-    def summary(self) -> Path:
-        return self.root / f"{self.run_id}.json"
-
-    def create(self, manifest: Mapping[str, Any], tasks: Sequence[TaskSpec]) -> None:
-        self.dir.mkdir(parents=True, exist_ok=False)
-        write_json_atomic(
-            self.dir / "run.json",
-            {
-                "schema_version": SCHEMA_VERSION,
-                "run_id": self.run_id,
-                "start_time": now_iso(),
-                "manifest": dict(manifest),
-                "tasks": [unstructure(t) for t in tasks],
-            },
-        )
-        self.write_checkpoint({t.id: {"status": "pending"} for t in tasks})
-
-    def load(self) -> tuple[dict[str, Any], list[TaskSpec]]:
-        if not RUN_ID.fullmatch(self.run_id):
-            raise BadInput(
-                f"{self.run_id!r} is not an optimization run id", "see `bench_runner optimize results --list-runs`"
-            )
-        try:
-            data = json.loads((self.dir / "run.json").read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise BadInput(
-                f"no optimization run {self.run_id} in {self.root}",
-                "check the id with `bench_runner optimize results --list-runs`, or pass its --results-dir",
-            ) from None
-        except (OSError, ValueError) as exc:
-            raise BadInput(f"cannot read {self.dir / 'run.json'}: {exc}", "start a new run") from None
-        tasks = [structure(t, TaskSpec, what=str(self.dir / "run.json")) for t in data["tasks"]]
-        return data, tasks
-
-    def checkpoint(self) -> dict[str, dict[str, Any]]:
-        try:
-            return json.loads((self.dir / "checkpoint.json").read_text(encoding="utf-8"))["tasks"]
-        except (OSError, ValueError, KeyError):
-            return {}
-
-    def write_checkpoint(self, tasks: Mapping[str, Mapping[str, Any]]) -> None:
-        write_json_atomic(
-            self.dir / "checkpoint.json",
-            {"schema_version": SCHEMA_VERSION, "run_id": self.run_id, "updated": now_iso(), "tasks": dict(tasks)},
-        )
-
-    def start_time(self) -> str | None:
-        try:
-            return json.loads((self.dir / "run.json").read_text(encoding="utf-8")).get("start_time")
-        except (OSError, ValueError):
-            return None
-
-    def task_path(self, task_id: str) -> Path:
-        return self.dir / "tasks" / f"{task_id}.json"
-
-    def results(self) -> list[dict[str, Any]]:
-        folder = self.dir / "tasks"
-        return (
-            [json.loads(p.read_text(encoding="utf-8")) for p in sorted(folder.glob("*.json"))]
-            if folder.is_dir()
-            else []
-        )
 
 
 class OptimizeRun:
@@ -174,6 +41,8 @@ class OptimizeRun:
         self._datasets: dict[str, Any] = {}
         self._datasets_lock = threading.Lock()
         self._lock = threading.Lock()  # the checkpoint, the summary and the model counts
+        #: set on Ctrl-C: tasks still in threads record nothing more (the checkpoint says "interrupted")
+        self._stopped = False
         self._checkpoint: dict[str, dict[str, Any]] = {}
         self._needed: Counter[str] = Counter()
         self._check_names()
@@ -198,7 +67,7 @@ class OptimizeRun:
                 )
 
     def execute(
-        self, *, statuses: Sequence[str] = ("pending", "running"), progress: Callable[[str], None] = print
+        self, *, statuses: Sequence[str] = UNFINISHED, progress: Callable[[str], None] = print
     ) -> dict[str, Any]:
         self._checkpoint = self.files.checkpoint()
         todo = [t for t in self.tasks if self._checkpoint.get(t.id, {}).get("status", "pending") in statuses]
@@ -213,6 +82,9 @@ class OptimizeRun:
         cache = Cache(self.files.dir / "cache.jsonl")
         try:
             _in_threads(todo, parallel, lambda task: self._one(task, cache, progress))
+        except KeyboardInterrupt:
+            self._interrupted()
+            raise
         finally:
             self.models.close()
             for dataset in self._datasets.values():
@@ -239,6 +111,8 @@ class OptimizeRun:
         finally:
             self._release_models(task)
         with self._lock:
+            if self._stopped:
+                return
             summary = self._write_summary()
             record = next(r for r in summary["results"] if r["task_id"] == task.id)
             # the results plugin (or any other) records the finished task; the files above stay the truth
@@ -246,8 +120,20 @@ class OptimizeRun:
                 results_dir=str(self.files.root), run_id=self.files.run_id, result=record
             )
 
+    def _interrupted(self) -> None:
+        """Ctrl-C: the tasks still running in this process say so (``--resume`` runs them again)."""
+        with self._lock:
+            self._stopped = True
+            for task_id, state in self._checkpoint.items():
+                if state.get("status") == "running":
+                    self._checkpoint[task_id] = {**state, "status": "interrupted", "stopped": now_iso()}
+            self.files.write_checkpoint(self._checkpoint)
+            self._write_summary()
+
     def _set_status(self, task_id: str, status: dict[str, Any]) -> None:
         with self._lock:
+            if self._stopped:
+                return
             self._checkpoint[task_id] = status
             self.files.write_checkpoint(self._checkpoint)
 
@@ -382,14 +268,15 @@ def _in_threads(items: Iterable[TaskSpec], parallel: int, work: Callable[[TaskSp
                     errors.append(exc)
                 return
 
-    # daemon threads: after Ctrl-C or an error the process may exit; unfinished tasks stay "running" for --resume
+    # daemon threads: after Ctrl-C or an error the process may exit; --resume runs the unfinished tasks again
     threads = [
         threading.Thread(target=worker, daemon=True, name=f"optimize-{i}") for i in range(min(parallel, len(queue)))
     ]
     for thread in threads:
         thread.start()
     for thread in threads:
-        thread.join()
+        while thread.is_alive():  # wakes to take Ctrl-C: the kernel may hand the signal to another thread
+            thread.join(0.1)
     if errors:
         raise errors[0]
 

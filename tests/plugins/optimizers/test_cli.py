@@ -248,3 +248,40 @@ def test_engine_ray_without_ray_is_one_line_with_the_fix(tmp_path: Path) -> None
     assert not (tmp_path / "benchmark_results").exists(), "no run was started"
     unknown = run([*args[:-1], "warp"], tmp_path)
     assert unknown.returncode == 2 and "warp" in unknown.stderr.strip().splitlines()[-1]
+
+
+@pytest.mark.parametrize(("parallel", "signum"), [("1", signal.SIGINT), ("2", signal.SIGINT), ("2", signal.SIGTERM)])
+def test_ctrl_c_marks_the_stopped_tasks_interrupted_and_resume_finishes_them(
+    parallel: str, signum: int, scripted: Callable[..., ScriptedServer], tmp_path: Path
+) -> None:
+    server = scripted(gsm8k_answers(), delay=0.05)
+    args = [
+        *command(server, tmp_path, "gsm8k", "few_shot", "--json"),
+        *("--optimizers", "meta_prompt", "--parallel", parallel),
+    ]
+    process = subprocess.Popen(
+        args,
+        cwd=tmp_path,
+        env=env(tmp_path),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        # started the way a shell starts a background job: SIGINT ignored
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
+    )
+    deadline = time.monotonic() + 120
+    while len(server.requests) < 6 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    process.send_signal(signum)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130, stderr[-3000:]
+    assert b"interrupted; finish it with" in stderr
+    (run_dir,) = [p for p in (tmp_path / "results").glob("opt_*") if p.is_dir()]
+    statuses = [t["status"] for t in json.loads((run_dir / "checkpoint.json").read_text())["tasks"].values()]
+    assert "running" not in statuses and "interrupted" in statuses, statuses
+    summary = json.loads((tmp_path / "results" / f"{run_dir.name}.json").read_text())
+    assert sorted(summary["tasks"].values()) == sorted(statuses) and not summary["complete"]
+
+    resumed = run([*args[:2], "--resume", run_dir.name, "--results-dir", str(tmp_path / "results")], tmp_path)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    statuses = [t["status"] for t in json.loads((run_dir / "checkpoint.json").read_text())["tasks"].values()]
+    assert statuses == ["done", "done"]

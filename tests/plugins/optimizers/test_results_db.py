@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import re
 import sqlite3
@@ -82,6 +83,24 @@ def test_every_task_lands_in_the_database_and_the_history(
     records = [json.loads(line) for line in listed.stdout.splitlines()]
     assert {r["task_id"] for r in records} == set(tasks)
     assert all(r["history"] and r["best_instruction"] for r in records)
+
+    # export: one row per task, as JSONL (nested history) and CSV (the history as JSON text)
+    exported = run([str(BIN), "export", "optimizations", "--results-dir", str(results), "--format", "jsonl"], tmp_path)
+    assert exported.returncode == 0, exported.stderr
+    lines = [json.loads(line) for line in exported.stdout.splitlines()]
+    assert {r["task_id"]: (r["optimized_test"], r["history"]) for r in lines} == {
+        r["task_id"]: (r["optimized_test"], r["history"]) for r in records
+    }
+    out = tmp_path / "tasks.csv"
+    csv_run = run(
+        [str(BIN), "export", "optimizations", "--results-dir", str(results), "--model", "task", "-o", str(out)],
+        tmp_path,
+    )
+    assert csv_run.returncode == 0 and "wrote 2 optimizations" in csv_run.stderr, csv_run.stderr
+    table = list(csv.DictReader(out.open()))
+    assert {r["task_id"]: json.loads(r["history"]) for r in table} == {r["task_id"]: r["history"] for r in records}
+    none = run([str(BIN), "export", "optimizations", "--results-dir", str(results), "--benchmark", "bbh"], tmp_path)
+    assert none.returncode == 0 and none.stdout == ""
 
     # a retried run re-indexes, never duplicates; a rebuild from the files alone gives the same rows,
     # and without the optimizers plugin the results commands still read them

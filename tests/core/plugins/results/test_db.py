@@ -6,6 +6,8 @@ import sqlite3
 import subprocess
 from pathlib import Path
 
+import structlog
+
 from bench_runner_core.plugins.results import db
 from bench_runner_core.records import Problem
 from tests.fixtures.kernel import BIN, cli_env
@@ -129,6 +131,11 @@ def test_without_a_checkpoint_the_database_still_gets_every_sample(bench, tmp_pa
 
 
 def test_a_missing_results_dir_is_not_created(tmp_path: Path) -> None:
-    conn = db.open_db(tmp_path / "nowhere")
+    with structlog.testing.capture_logs() as logs:
+        conn = db.open_db(tmp_path / "nowhere")
     assert conn.execute("SELECT COUNT(*) FROM runs").fetchone()[0] == 0
     assert not (tmp_path / "nowhere").exists()
+    assert logs == [], "no line about a database file that was never written"
+    with structlog.testing.capture_logs() as logs:
+        db.open_db(tmp_path)
+    assert [(e["event"], e["path"]) for e in logs] == [("results_db_built", str(tmp_path / "results.sqlite"))]
