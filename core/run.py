@@ -245,7 +245,7 @@ class Run:
         regs = self.registry.items["sink"]
         wanted = self.config.sinks or [n for n, r in regs.items() if r.default]
         made = {name: self.registry.get("sink", name).factory(self.config) for name in wanted}
-        # in registration order whatever order --sink gave: the summary file must be written last
+        # in registration order whatever order --sink gave: the history before the summary (see sinks.py)
         return [made[name] for name in sorted(made, key=list(regs).index)]
 
     def _emit(self, event: str, **kwargs: Any) -> None:

@@ -32,3 +32,13 @@ def test_malformed_config_file(bench, tmp_path: Path) -> None:  # type: ignore[n
 
 def test_unknown_resume_id(bench) -> None:  # type: ignore[no-untyped-def]
     assert_one_line_error(bench("--resume", "bench_0123abcd_20260101_000000"), "no run")
+
+
+def test_a_history_file_the_run_could_not_write_stops_it_before_it_starts(bench, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    (tmp_path / "h.json").write_text("{not json")
+    assert_one_line_error(bench("--benchmark", "echo", "--history", "h.json"), "h.json", "not valid JSON", "--history")
+    (tmp_path / "a-file").write_text("")
+    assert_one_line_error(
+        bench("--benchmark", "echo", "--history", "a-file/h.json"), "a-file/h.json", "not writable", "--history"
+    )
+    assert not list((tmp_path / "benchmark_results").glob("bench_*")), "no run was started"

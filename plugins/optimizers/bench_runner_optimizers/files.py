@@ -23,6 +23,7 @@ import attrs
 
 from bench_runner import BadInput
 from bench_runner_core.convert import structure, unstructure, write_json_atomic
+from bench_runner_core.store import now_iso
 from bench_runner_optimizers.harness import Candidate
 from bench_runner_optimizers.manifest import TaskSpec
 from bench_runner_optimizers.rollouts import Usage
@@ -38,10 +39,6 @@ RUN_ID = re.compile(r"opt_[0-9a-f]{8}_\d{8}_\d{6}")
 
 def new_run_id() -> str:
     return f"opt_{secrets.token_hex(4)}_{datetime.now(UTC):%Y%m%d_%H%M%S}"
-
-
-def now_iso() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 @attrs.frozen(kw_only=True)
