@@ -9,15 +9,19 @@ allocate, ``cpu`` caps them at one CPU's worth of time, however many processes
 they start, so a spinner never slows another worker's program. A worker runs
 one program at a time, so the groups bound each execution. Programs volunteer
 as the OOM killer's first victims, so the zygote survives a program that fills
-the group.
+the group. A group a killed worker could not remove goes when the next
+worker makes its own.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import re
 import signal
 import time
+
+from bench_runner_core.sandbox import cleanup
 
 _ROOT = "/sys/fs/cgroup"
 #: controller -> (cgroup v1 file, cgroup v2 file) of its limit
@@ -61,7 +65,10 @@ def create(controller: str, limit: int) -> str | None:
     for root, path, limit_file in attempts:
         if path is None:
             continue
-        group = f"{root}{path.rstrip('/')}/{name}"
+        parent = f"{root}{path.rstrip('/')}"
+        for stale in cleanup.left_by_dead_workers(parent, re.compile(rf"bench-sbx-(\d+)-{controller}")):
+            remove(stale, within_s=1.0)  # and any program of a dead worker still in it
+        group = f"{parent}/{name}"
         try:
             os.mkdir(group)
         except OSError:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 
@@ -82,3 +83,34 @@ def _entries(fd: int) -> list[os.DirEntry]:
             return list(entries)
     except OSError:
         return []
+
+
+def left_by_dead_workers(parent: str, pattern: re.Pattern[str]) -> list[str]:
+    """The entries of ``parent`` that ``pattern`` names (its group 1: the pid of the worker that made the entry)
+    whose worker is gone: what a worker killed outright (``kill -9``, the OOM killer) could not remove.
+
+    An entry of this process's own pid is not its own yet (it is asked before making it): a dead
+    worker's with the same pid.
+    """
+    try:
+        names = os.listdir(parent)
+    except OSError:
+        return []
+    found = []
+    for name in names:
+        match = pattern.fullmatch(name)
+        if match and _gone(int(match.group(1))):
+            found.append(os.path.join(parent, name))
+    return found
+
+
+def _gone(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # alive, someone else's
+        return False
+    return False

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import importlib
 import os
+import re
 import socket
 import sys
 from typing import Any
@@ -22,7 +23,7 @@ from typing import Any
 # records, pickle and the grading code are imported after the fork. Not even
 # tempfile: it imports shutil, which loads zlib, bz2 and lzma (30 more mappings
 # for every fork to copy and every program to unmap).
-from bench_runner_core.sandbox import cgroup, framing, fsroot, kernel, zygote
+from bench_runner_core.sandbox import cgroup, cleanup, framing, fsroot, kernel, zygote
 
 _PRELOAD_NAMES = (
     "string re datetime collections heapq bisect copy math random statistics itertools functools operator io "
@@ -33,6 +34,7 @@ PRELOAD = tuple(_PRELOAD_NAMES.split())
 SANDBOX_UID_BASE = 1_500_000_000
 #: the longest verdict detail a worker returns
 MAX_DETAIL = 4000
+_ROOT_NAME = re.compile(r"bench-sbx-(\d+)-[0-9a-f]{12}")
 CHILD_ENV_KEYS = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "PYTHONHASHSEED")
 
 
@@ -160,13 +162,18 @@ def _private_tmpfs(root: str, size: int) -> str | None:
 
 
 def _make_root() -> str:
-    """A new 0700 dir in the first writable of the usual temp dirs (what tempfile.mkdtemp would pick)."""
+    """A new 0700 dir in the first writable of the usual temp dirs (what tempfile.mkdtemp would pick).
+
+    Its name holds this worker's pid: what a worker killed outright left there goes now.
+    """
     error: OSError | None = None
     for parent in (os.environ.get("TMPDIR"), "/tmp", "/var/tmp", "/usr/tmp"):
         if not parent:
             continue
+        for stale in cleanup.left_by_dead_workers(parent, _ROOT_NAME):
+            cleanup.remove(stale)
         for _ in range(10):
-            path = os.path.join(parent, f"bench-sbx-{os.urandom(6).hex()}")
+            path = os.path.join(parent, f"bench-sbx-{os.getpid()}-{os.urandom(6).hex()}")
             try:
                 os.mkdir(path, 0o700)
                 return path
@@ -266,8 +273,6 @@ def main(job_fd: int, result_fd: int, tmpfs_bytes: int, memory_bytes: int, cpu: 
             os.waitpid(zygote_pid, 0)
             with contextlib.suppress(OSError):
                 kernel.umount(base["sandbox_root"], kernel.MNT_DETACH)
-            from bench_runner_core.sandbox import cleanup
-
             cleanup.remove(base["sandbox_root"])  # empty once its tmpfs is detached
             cgroup.remove(base["memory_cgroup"])
             cgroup.remove(base["cpu_cgroup"])

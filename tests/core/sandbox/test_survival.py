@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import glob
+import json
 import os
 import signal
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -212,3 +215,32 @@ def test_nothing_is_left_on_the_host_even_when_a_worker_is_killed() -> None:
         assert _cgroup_dirs(pid) == [], pid
     left = [p for p in Path("/proc").iterdir() if p.name.isdigit() and int(p.name) in {**first, **workers}]
     assert left == []
+
+
+_OWNER = """
+import json, time
+from bench_runner_core.sandbox.pool import SandboxPool
+pool = SandboxPool(workers=1)
+worker = pool._all[0]
+facts = {key: worker.hello["protections"][key] for key in ("temp_root", "memory_cgroup", "cpu_cgroup")}
+print(json.dumps({"pid": worker.process.pid, **facts}), flush=True)
+time.sleep(120)
+"""
+
+
+def test_what_a_worker_killed_with_its_pool_left_goes_when_the_next_pool_starts() -> None:
+    owner = subprocess.Popen([sys.executable, "-c", _OWNER], stdout=subprocess.PIPE, text=True)
+    try:
+        facts = json.loads(owner.stdout.readline())  # type: ignore[union-attr]
+        os.killpg(facts["pid"], signal.SIGKILL)  # the worker (and its zygote), with no chance to clean up
+    finally:
+        owner.kill()
+        owner.wait()
+    deadline = time.monotonic() + 10
+    while os.path.exists(f"/proc/{facts['pid']}") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    left = [path for path in (facts["temp_root"], facts["memory_cgroup"], facts["cpu_cgroup"]) if path]
+    assert left and all(os.path.exists(path) for path in left), "the kill left them (else this shows nothing)"
+    with SandboxPool(workers=1) as pool:
+        assert pool.run(GOOD_ADD).status == "passed"
+    assert [path for path in left if os.path.exists(path)] == []
