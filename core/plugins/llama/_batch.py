@@ -25,7 +25,8 @@ llama.cpp picks kernels by batch size, so there the last bits may differ.
 A prompt shared by several samples is evaluated once: its cache stream is copied
 (``llama_memory_seq_cp``) to the other sequences. Each sequence samples with its
 own llama.cpp sampler chain, built exactly as ``Llama.create_completion`` builds
-it, and applies stop sequences and its token budget exactly as that does.
+it, and applies stop sequences and its token budget exactly as that does
+(``_sequence.py``). ``_sizing.py`` decides how many sequences run at once.
 """
 
 from __future__ import annotations
@@ -38,13 +39,11 @@ import os
 import queue
 import threading
 import time
-from concurrent.futures import Future
 from typing import Any
 
-import attrs
 import structlog
 
-from bench_runner_core.machine import available_memory
+from bench_runner_core.plugins.llama._sequence import UTF8_SLACK, Decoded, Fill, Seq, Slot, sampler_chain
 from bench_runner_core.records import GenerationParams
 
 log = structlog.get_logger()
@@ -52,114 +51,11 @@ log = structlog.get_logger()
 # llama.cpp reads this once, at its first matrix product: see the module's docstring
 os.environ.setdefault("GGML_CPU_TILED_MM", "0")
 
-# llama-cpp-python's default last_n_tokens_size: the window its repeat penalty looks back over
-PENALTY_LAST_N = 64
 # how long an idle decoder waits for the other samples of a problem before it starts the batch
 GATHER_S = 0.02
-# tokens a sequence may run past its budget while a multi-byte character completes (see _utf8_tail)
-UTF8_SLACK = 3
 # rows per decode call: up to this many, measured, llama.cpp's CPU kernels compute each row as they compute it alone
 MAX_ROWS = 16
-# the share of available memory the sequences' caches may take
-MEMORY_SHARE = 0.25
 _CLOSE = object()
-
-
-@attrs.frozen(kw_only=True)
-class Decoded:
-    """One finished sequence. Times are ``time.perf_counter()`` readings."""
-
-    text: str
-    finish_reason: str
-    prompt_tokens: int
-    completion_tokens: int
-    started: float
-    first_token_at: float | None
-    ended: float
-    error: str | None = None
-
-
-def plan_sequences(requested: int, n_samples: int, cache_bytes: int, budget: int) -> int:
-    """How many sequences to decode at once: ``requested``, or the default for 0, capped by memory.
-
-    The default runs the samples of one problem together when ``-n`` > 1 and a few
-    problems at once otherwise (at least 4, at most 16). ``cache_bytes`` is one
-    sequence's cache (``--ctx-size`` tokens); ``budget`` what all of them may take.
-    """
-    wanted = requested if requested > 0 else max(4, min(n_samples, 16))
-    fits = max(1, budget // max(1, cache_bytes))
-    if wanted > fits:
-        log.warning(
-            "llama_cpp_fewer_sequences",
-            requested=wanted,
-            using=fits,
-            reason=f"{wanted} caches of {cache_bytes / 2**20:.0f} MiB are more than {budget / 2**20:.0f} MiB",
-            fix="lower --ctx-size or --parallel-sequences",
-        )
-    return min(wanted, fits)
-
-
-def memory_budget() -> int:
-    """Bytes the sequences' caches may take: a share of the memory available now (2 GiB if unknown)."""
-    available = available_memory()
-    return int(available * MEMORY_SHARE) if available is not None else 2**31
-
-
-def cache_bytes_per_token(llm: Any) -> int:
-    """One token's keys and values in every layer, at llama.cpp's default 16 bits."""
-    meta, arch = llm.metadata, llm.metadata.get("general.architecture", "")
-
-    def number(key: str, default: int) -> int:
-        try:
-            return int(meta.get(f"{arch}.{key}", default))
-        except (TypeError, ValueError):
-            return default
-
-    heads = number("attention.head_count", 1) or 1
-    head_dim = number("embedding_length", 0) // heads
-    kv_heads = number("attention.head_count_kv", heads)
-    widths = number("attention.key_length", head_dim) + number("attention.value_length", head_dim)
-    return max(1, number("block_count", 1) * kv_heads * widths * 2)
-
-
-class _Slot:
-    """One llama.cpp sequence id, its cache stream, and the tokens whose cells it holds."""
-
-    def __init__(self, seq_id: int) -> None:
-        self.seq_id = seq_id
-        self.cached: list[int] = []
-        self.seq: _Seq | None = None
-        self.used_at = 0
-
-
-class _Seq:
-    """A request: waiting, then bound to a slot (its prompt filling), then generating."""
-
-    def __init__(self, tokens: list[int], stops: list[str], params: GenerationParams, max_tokens: int) -> None:
-        self.prompt = tokens
-        self.stops = [stop.encode("utf-8") for stop in stops if stop]
-        self.params = params
-        self.max_tokens = max_tokens
-        self.future: Future[Decoded] = Future()
-        self.slot: _Slot | None = None
-        self.sampler: Any = None
-        # the token its next decode row feeds: the last prompt token, then each sampled one
-        self.next_row: int | None = None
-        self.out: list[int] = []
-        self.text = b""
-        self.utf8_pending = 0
-        self.started = 0.0
-        self.first_at: float | None = None
-
-
-class _Fill:
-    """A prompt (but its last token) being decoded for ``owner``; ``followers`` have the same prompt."""
-
-    def __init__(self, owner: _Seq, head: list[int]) -> None:
-        self.owner = owner
-        self.head = head
-        self.done = 0
-        self.followers: list[_Seq] = []
 
 
 class BatchDecoder:
@@ -186,9 +82,9 @@ class BatchDecoder:
         self._memory = llama_cpp.llama_get_memory(self._ctx)
         self._batch = llama_cpp.llama_batch_init(max(self._n_batch, MAX_ROWS), 0, 1)
         self._piece = ctypes.create_string_buffer(64)
-        self._slots = [_Slot(i) for i in range(self.sequences)]
-        self._fills: list[_Fill] = []
-        self._waiting: collections.deque[_Seq] = collections.deque()
+        self._slots = [Slot(i) for i in range(self.sequences)]
+        self._fills: list[Fill] = []
+        self._waiting: collections.deque[Seq] = collections.deque()
         self._inbox: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._steps = itertools.count(1)
         self._gate = threading.Lock()
@@ -241,7 +137,7 @@ class BatchDecoder:
         """Decode one sequence from prompt ``tokens``; blocks until it is finished."""
         # as llama-cpp-python does: the budget shrinks to what the context has left
         budget = params.max_tokens if params.max_tokens + len(tokens) < self.n_ctx else self.n_ctx - len(tokens)
-        seq = _Seq(tokens, stops, params, budget)
+        seq = Seq(tokens, stops, params, budget)
         with self._gate:
             if not self._open or self._closing.is_set():
                 raise RuntimeError("the llama_cpp backend is not started, or already closed")
@@ -322,11 +218,11 @@ class BatchDecoder:
             else:
                 self._clear(slot)
                 if head:
-                    self._fills.append(_Fill(seq, head))
+                    self._fills.append(Fill(seq, head))
                 else:
                     seq.next_row = seq.prompt[-1]
 
-    def _holder(self, head: list[int]) -> _Slot | None:
+    def _holder(self, head: list[int]) -> Slot | None:
         """A slot whose cache holds ``head`` from its start, with every cell still there."""
         for slot in self._slots:
             if slot.cached[: len(head)] == head and len(slot.cached) >= len(head):
@@ -336,44 +232,23 @@ class BatchDecoder:
                     return slot
         return None
 
-    def _bind(self, seq: _Seq, slot: _Slot) -> None:
+    def _bind(self, seq: Seq, slot: Slot) -> None:
         slot.seq, seq.slot = seq, slot
-        seq.sampler = self._sampler(seq.params)
+        seq.sampler = sampler_chain(self._lib, self._n_vocab, seq.params)
         seq.started = time.perf_counter()
 
-    def _clear(self, slot: _Slot) -> None:
+    def _clear(self, slot: Slot) -> None:
         self._lib.llama_memory_seq_rm(self._memory, slot.seq_id, -1, -1)
         slot.cached = []
 
-    def _copy(self, source: _Slot, target: _Slot, keep: int) -> None:
+    def _copy(self, source: Slot, target: Slot, keep: int) -> None:
         """``target`` holds ``source``'s first ``keep`` cells (another stream: a copy of the whole stream)."""
         if target is not source:
             self._lib.llama_memory_seq_cp(self._memory, source.seq_id, target.seq_id, -1, -1)
         self._lib.llama_memory_seq_rm(self._memory, target.seq_id, keep, -1)
         target.cached = source.cached[:keep]
 
-    def _sampler(self, params: GenerationParams) -> Any:
-        """The chain ``Llama.create_completion`` builds for these settings, in the same order."""
-        lib = self._lib
-        chain = lib.llama_sampler_chain_init(lib.llama_sampler_chain_default_params())
-        parts = [lib.llama_sampler_init_penalties(self._n_vocab, PENALTY_LAST_N, params.repeat_penalty, 0.0, 0.0)]
-        if params.temperature == 0.0:
-            parts.append(lib.llama_sampler_init_greedy())
-        else:
-            seed = params.seed if params.seed is not None else lib.LLAMA_DEFAULT_SEED
-            parts += [
-                lib.llama_sampler_init_top_k(params.top_k),
-                lib.llama_sampler_init_typical(1.0, 1),
-                lib.llama_sampler_init_top_p(params.top_p, 1),
-                lib.llama_sampler_init_min_p(params.min_p, 1),
-                lib.llama_sampler_init_temp(params.temperature),
-                lib.llama_sampler_init_dist(seed & 0xFFFFFFFF),
-            ]
-        for part in parts:
-            lib.llama_sampler_chain_add(chain, part)
-        return chain
-
-    def _decode(self, rows: list[tuple[int, int, _Slot]], logits: bool) -> int:
+    def _decode(self, rows: list[tuple[int, int, Slot]], logits: bool) -> int:
         """One ``llama_decode`` of (token, position, slot) rows; the rows' cells are cached on success."""
         batch = self._batch
         for i, (token, pos, slot) in enumerate(rows):
@@ -425,29 +300,15 @@ class BatchDecoder:
                 seq.next_row = None
                 self._accept(seq, int(self._lib.llama_sampler_sample(seq.sampler, self._ctx, index)), step)
 
-    def _accept(self, seq: _Seq, token: int, step: int) -> None:
+    def _accept(self, seq: Seq, token: int, step: int) -> None:
         """``Llama.create_completion``'s per-token rules: end of generation, stop sequences, token budget."""
         if seq.first_at is None:
             seq.first_at = time.perf_counter()
         if self._closing.is_set() or self._lib.llama_vocab_is_eog(self._vocab, token):
             self._finish(seq, "stop", step)
             return
-        seq.out.append(token)
-        seq.text += self._token_bytes(token)
-        seq.utf8_pending = _utf8_tail(seq.text, seq.utf8_pending)
-        if seq.utf8_pending > 0:
-            seq.utf8_pending -= 1
-        elif hits := [stop for stop in seq.stops if stop in seq.text]:
-            seq.text = seq.text[: seq.text.index(hits[0])]
-            self._finish(seq, "stop", step)
-            return
-        elif len(seq.out) >= seq.max_tokens:
-            self._finish(seq, "length", step)
-            return
-        if len(seq.prompt) + len(seq.out) > self._cells:  # its stream is full (a long unfinished character)
-            self._finish(seq, "length", step)
-            return
-        seq.next_row = token
+        if (reason := seq.take(token, self._token_bytes(token), self._cells)) is not None:
+            self._finish(seq, reason, step)
 
     def _token_bytes(self, token: int) -> bytes:
         lib, buf = self._lib, self._piece
@@ -457,7 +318,7 @@ class BatchDecoder:
             n = lib.llama_token_to_piece(self._vocab, token, buf, len(buf), 0, False)
         return buf.raw[:n]
 
-    def _finish(self, seq: _Seq, reason: str, step: int, error: str | None = None) -> None:
+    def _finish(self, seq: Seq, reason: str, step: int, error: str | None = None) -> None:
         slot = seq.slot
         if slot is not None:
             slot.seq, slot.used_at = None, step
@@ -466,20 +327,9 @@ class BatchDecoder:
         if seq.sampler is not None:
             self._lib.llama_sampler_free(seq.sampler)
             seq.sampler = None
-        seq.future.set_result(
-            Decoded(
-                text=seq.text.decode("utf-8", errors="ignore"),
-                finish_reason=reason,
-                prompt_tokens=len(seq.prompt),
-                completion_tokens=len(seq.out),
-                started=seq.started,
-                first_token_at=seq.first_at,
-                ended=time.perf_counter(),
-                error=error,
-            )
-        )
+        seq.future.set_result(seq.decoded(reason, error))
 
-    def _fail(self, seqs: list[_Seq], status: int) -> None:
+    def _fail(self, seqs: list[Seq], status: int) -> None:
         if status == 1:  # no cells left: cannot happen while each budget fits its stream, but say what to do
             message = f"llama.cpp ran out of context space (--ctx-size {self.n_ctx}); raise --ctx-size"
         else:
@@ -513,13 +363,3 @@ class BatchDecoder:
             else:
                 seq.future.set_exception(error)
         self._waiting.clear()
-
-
-def _utf8_tail(text: bytes, pending: int) -> int:
-    """llama-cpp-python's count of tokens to wait for an unfinished UTF-8 character, kept as it computes it."""
-    for k, char in enumerate(text[-3:]):
-        k = 3 - k
-        for num, pattern in ((2, 192), (3, 224), (4, 240)):
-            if num > k and pattern & char == pattern:
-                pending = num - k
-    return pending

@@ -19,7 +19,7 @@ import structlog
 from bench_runner_core.api import BadInput, Option
 from bench_runner_core.hookspecs import hookimpl
 from bench_runner_core.plugins import _common
-from bench_runner_core.plugins.llama import _batch, _cpu_probe, _model
+from bench_runner_core.plugins.llama import _batch, _cpu_probe, _model, _sequence, _sizing
 from bench_runner_core.records import Completion, GenerationRequest, PromptStyle, RunConfig
 from bench_runner_core.registry import BackendRegistrar, OptionRegistrar
 
@@ -183,8 +183,8 @@ class LlamaCppBackend:
             raise _load_failure(path.name, info.architecture, layers) from exc
 
     def _plan_sequences(self, requested: int, n_ctx: int) -> int:
-        cache = (n_ctx + _batch.UTF8_SLACK) * _batch.cache_bytes_per_token(self._llm)
-        return _batch.plan_sequences(requested, self._config.n_samples, cache, _batch.memory_budget())
+        cache = (n_ctx + _sequence.UTF8_SLACK) * _sizing.cache_bytes_per_token(self._llm)
+        return _sizing.plan_sequences(requested, self._config.n_samples, cache, _sizing.memory_budget())
 
     def _start_batch(self, sequences: int, n_ctx: int, name: str) -> None:
         try:

@@ -12,6 +12,7 @@ import pytest
 import structlog
 
 from bench_runner_core.plugins.llama import _batch as llama_batch
+from bench_runner_core.plugins.llama import _sizing
 from bench_runner_core.plugins.llama import llama_cpp as plugin
 from bench_runner_core.records import Completion, GenerationParams, GenerationRequest, Prompt, RunConfig
 
@@ -179,7 +180,7 @@ def test_chat_prompts_use_the_gguf_template(tiny_chat_gguf: Path) -> None:
 def test_too_little_memory_runs_fewer_sequences_with_a_log_line(tiny_gguf: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     # a machine with room for the caches of three 256-token sequences
     backend = _backend(tiny_gguf, max_tokens=100, ctx_size=256, parallel_sequences=8)
-    monkeypatch.setattr(llama_batch, "memory_budget", lambda: 0)
+    monkeypatch.setattr(_sizing, "memory_budget", lambda: 0)
     with structlog.testing.capture_logs() as logs:
         facts = backend.start()
     try:
@@ -208,13 +209,13 @@ def test_long_prompts_each_have_their_own_cache(sequential, tiny_gguf: Path) -> 
 
 def test_default_is_the_samples_of_a_problem() -> None:
     mib = 2**20
-    assert llama_batch.plan_sequences(0, 10, mib, 100 * mib) == 10
-    assert llama_batch.plan_sequences(0, 1, mib, 100 * mib) == 4
-    assert llama_batch.plan_sequences(0, 100, mib, 100 * mib) == 16
-    assert llama_batch.plan_sequences(3, 10, mib, 100 * mib) == 3
+    assert _sizing.plan_sequences(0, 10, mib, 100 * mib) == 10
+    assert _sizing.plan_sequences(0, 1, mib, 100 * mib) == 4
+    assert _sizing.plan_sequences(0, 100, mib, 100 * mib) == 16
+    assert _sizing.plan_sequences(3, 10, mib, 100 * mib) == 3
     # each sequence has a cache of --ctx-size tokens: memory caps the count
-    assert llama_batch.plan_sequences(0, 8, 40 * mib, 100 * mib) == 2
-    assert llama_batch.plan_sequences(0, 8, 400 * mib, 100 * mib) == 1
+    assert _sizing.plan_sequences(0, 8, 40 * mib, 100 * mib) == 2
+    assert _sizing.plan_sequences(0, 8, 400 * mib, 100 * mib) == 1
 
 
 def test_gpu_layers_zero_reaches_llama_cpp(tiny_gguf: Path) -> None:
