@@ -36,14 +36,14 @@ weaker):
   signals or abstract sockets beyond itself), a unique unused uid (root) or no
   capabilities (user namespace), then says it is ready: a process that dies
   before that failed the sandbox's setup, one that dies after failed on its own
-  (``zygote.py``, ``kernel.py``);
+  (``program.py``, ``kernel.py``);
 * a StdioJob's process runs the job's prelude and compiles the program once,
   then forks each case afresh with the case's stdin, stdout and stderr (the
   last case runs in place); after a case it kills and reaps whatever the case
   left and removes the System V objects it made, and the worker empties the
   temp dir (``cleanup.py``: any depth, any modes), so every case starts alone;
   it is non-dumpable and ignores SIGINT, so a case can neither ptrace it, take
-  its fds nor stop it (``zygote.py``);
+  its fds nor stop it (``program.py``);
 * the worker kills the namespace through a pidfd at the deadline; the status
   pipe closes only once every process of the execution is gone
   (``execution.py``);

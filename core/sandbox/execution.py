@@ -12,7 +12,7 @@ import socket
 import time
 from typing import Any
 
-from bench_runner_core.sandbox import cgroup, cleanup, framing, plaindata, zygote
+from bench_runner_core.sandbox import cgroup, cleanup, framing, plaindata, program
 from bench_runner_core.sandbox.jobs import Limits
 
 _READ = 1 << 16
@@ -64,7 +64,7 @@ class Spare:
         """Send the job once the process says it is confined (``ready``); a process that never does failed setup."""
         try:
             self.control.settimeout(max(deadline - time.monotonic(), 0.001))
-            self.ready = self.control.recv(1) == zygote.READY
+            self.ready = self.control.recv(1) == program.READY
             self.control.settimeout(None)
         except OSError:  # (a timeout too)
             self.ready = False
@@ -270,8 +270,8 @@ class Execution:
         self.overflow |= _keep(buf, data, self.output_cap)
 
     def _parse_status(self) -> None:
-        for tag, value in zygote.status_records(self._status_buf):
-            if tag == zygote.STATUS_EXIT:
+        for tag, value in program.status_records(self._status_buf):
+            if tag == program.STATUS_EXIT:
                 self.wait_status = value
 
     @property
@@ -327,7 +327,7 @@ class Execution:
                         with contextlib.suppress(OSError):
                             data = os.read(control, _READ)
                         status += data
-                        for _tag, value in zygote.status_records(status):
+                        for _tag, value in program.status_records(status):
                             case.wait_status = value
                         if not data:
                             poll.unregister(control)
