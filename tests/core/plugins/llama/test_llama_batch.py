@@ -207,17 +207,6 @@ def test_long_prompts_each_have_their_own_cache(sequential, tiny_gguf: Path) -> 
     assert [c.text for c in together] == [sequential.generate(r).text for r in requests]
 
 
-def test_default_is_the_samples_of_a_problem() -> None:
-    mib = 2**20
-    assert _sizing.plan_sequences(0, 10, mib, 100 * mib) == 10
-    assert _sizing.plan_sequences(0, 1, mib, 100 * mib) == 4
-    assert _sizing.plan_sequences(0, 100, mib, 100 * mib) == 16
-    assert _sizing.plan_sequences(3, 10, mib, 100 * mib) == 3
-    # each sequence has a cache of --ctx-size tokens: memory caps the count
-    assert _sizing.plan_sequences(0, 8, 40 * mib, 100 * mib) == 2
-    assert _sizing.plan_sequences(0, 8, 400 * mib, 100 * mib) == 1
-
-
 def test_gpu_layers_zero_reaches_llama_cpp(tiny_gguf: Path) -> None:
     backend = _backend(tiny_gguf, gpu_layers="0", parallel_sequences=2)
     facts = backend.start()
