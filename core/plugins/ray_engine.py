@@ -48,19 +48,25 @@ def _import_ray() -> Any:
 
 class _Cluster:
     """A connection to Ray, shared by every stand-in of this process; a local instance we started is stopped
-    when the last of them closes (runs of a campaign, tasks of an optimization run, share one instance)."""
+    when the last of them closes (runs of a campaign, tasks of an optimization run, share one instance).
+
+    Ray ties a local instance's processes to the *thread* that starts them (``PR_SET_PDEATHSIG``): started
+    from a campaign run's thread, the instance would die with that run while others still use it. So
+    ``ray.init`` and ``ray.shutdown`` happen in a thread of our own that lives until the last user leaves.
+    """
 
     def __init__(self, address: str | None) -> None:
         self.ray = _import_ray()
         self.address = address
-        self.started_here = False
         self._users = 0
+        self._leave = threading.Event()
+        self._owner: threading.Thread | None = None
         if not self.ray.is_initialized():
             env = {name: os.environ[name] for name in _FORWARDED_ENV if name in os.environ}
             local = {} if address else {"_node_ip_address": "127.0.0.1"}  # an instance of our own stays on loopback
             os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")  # no reporting home from a benchmark run
             try:
-                self.ray.init(
+                self._init_in_owner_thread(
                     address=address,
                     **local,
                     include_dashboard=False,
@@ -74,8 +80,29 @@ class _Cluster:
                     f"cannot start or reach Ray at {where} ({exc})",
                     "check --ray-address (leave it out to start a local instance, `auto` joins a running cluster)",
                 ) from None
-            self.started_here = True
         log.info("ray_connected", address=address or "local", resources=self.ray.cluster_resources())
+
+    def _init_in_owner_thread(self, **options: Any) -> None:
+        ready = threading.Event()
+        failed: list[BaseException] = []
+
+        def own() -> None:
+            try:
+                self.ray.init(**options)
+            except BaseException as exc:  # handed to the caller below
+                failed.append(exc)
+                return
+            finally:
+                ready.set()
+            self._leave.wait()
+            self.ray.shutdown()
+
+        # a daemon: a process that ends without closing its runs still takes its instance with it
+        self._owner = threading.Thread(target=own, name="ray-owner", daemon=True)
+        self._owner.start()
+        ready.wait()
+        if failed:
+            raise failed[0]
 
     def use(self) -> None:
         with _CLUSTERS_LOCK:
@@ -87,8 +114,9 @@ class _Cluster:
             last = self._users == 0
             if last and _CLUSTERS.get(self.address) is self:
                 del _CLUSTERS[self.address]
-        if last and self.started_here:
-            self.ray.shutdown()
+        if last and self._owner is not None:
+            self._leave.set()
+            self._owner.join()
 
 
 _CLUSTERS: dict[str | None, _Cluster] = {}

@@ -167,6 +167,40 @@ def test_a_killed_driver_resumes_to_a_complete_run(tmp_path: Path) -> None:
         assert len({(json.loads(x)["problem_id"], json.loads(x)["sample_index"]) for x in lines}) == len(lines) == 10
 
 
+OUTLIVES_ITS_THREAD = """
+import sys, threading
+from bench_runner_core.kernel import Kernel
+from bench_runner_core.manager import DEFAULT_PLUGINS, make_plugin_manager
+from bench_runner_core.plugins.ray_engine import RayEngine
+from bench_runner_core.registry import Registry
+
+k = Kernel(registry=Registry(make_plugin_manager(builtins=DEFAULT_PLUGINS, load_entry_points=False)))
+config = k.config({"benchmark": "echo", "backend": "scripted", "engine": "ray", "workers": 1})
+placed = []
+# like a campaign's run: the thread that starts the local instance ends before the instance's last user
+starter = threading.Thread(target=lambda: placed.append(RayEngine(config).place_sandbox()))
+starter.start()
+starter.join()
+sandbox = placed[0]
+ray = sandbox.ray
+# a new task needs the instance's scheduler (the actor made before could still answer without it)
+print("answered", ray.get(ray.remote(lambda: 42).remote(), timeout=90), flush=True)
+sandbox.close()
+print("connected", ray.is_initialized(), flush=True)
+"""
+
+
+def test_the_local_instance_outlives_the_thread_that_started_it(tmp_path: Path) -> None:
+    # Ray kills a local instance's processes when the thread that started them ends (PR_SET_PDEATHSIG)
+    done = subprocess.run(
+        [str(Path(BIN).parent / "python"), "-c", OUTLIVES_ITS_THREAD], cwd=tmp_path,
+        env=cli_env(tmp_path, **RAY_ENV), capture_output=True, text=True, timeout=240,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    said = [line for line in done.stdout.splitlines() if line.startswith(("answered", "connected"))]
+    assert said == ["answered 42", "connected False"], "it answered after its thread ended; the last close stopped it"
+
+
 CAMPAIGN = """
 name = "spread"
 parallel = 2
