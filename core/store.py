@@ -179,7 +179,8 @@ class RunStore:
 def _ensure_writable_dir(folder: Path, what: str, fix: str) -> None:
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        probe = folder / f".write-test-{os.getpid()}"
+        # unique to this call: a campaign's runs check the same folders at once from threads of one process
+        probe = folder / f".write-test-{os.getpid()}-{os.urandom(6).hex()}"
         probe.write_text("")
         probe.unlink()
     except OSError as exc:

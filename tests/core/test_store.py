@@ -2,13 +2,14 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+import threading
 from pathlib import Path
 
 import pytest
 
 from bench_runner_core.api import BadInput
 from bench_runner_core.records import Attempt, Completion, RunConfig, SampleResult, Verdict
-from bench_runner_core.store import RUN_ID, RunStore, append_history, new_run_id, read_history
+from bench_runner_core.store import RUN_ID, RunStore, append_history, check_history, new_run_id, read_history
 
 
 def sample(pid: str, index: int = 0) -> SampleResult:
@@ -153,3 +154,26 @@ def test_a_run_killed_while_being_created_is_created_again(tmp_path: Path) -> No
     assert store.load_config(run_id)[0].benchmark == "echo"
     with pytest.raises(FileExistsError):  # a run that exists is never overwritten
         store.create(run_id, RunConfig(benchmark="echo", backend="scripted"), "now")
+
+
+def test_runs_starting_together_in_one_process_all_pass_the_writable_checks(tmp_path: Path) -> None:
+    # a campaign starts its runs in threads of one process: their probes must not remove each other's
+    errors: list[BaseException] = []
+    start = threading.Barrier(8)
+
+    def check() -> None:
+        start.wait()
+        try:
+            for _ in range(200):
+                check_history(tmp_path / "history.json")
+                RunStore(tmp_path / "results").ensure_writable()
+        except BadInput as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=check) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["results"], "no probe is left behind"
