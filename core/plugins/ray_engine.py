@@ -104,19 +104,18 @@ class _Cluster:
         if failed:
             raise failed[0]
 
-    def use(self) -> None:
-        with _CLUSTERS_LOCK:
-            self._users += 1
-
     def release(self) -> None:
+        """One user less; the last one stops an instance started here. Under the lock, shutdown included:
+        a run that starts meanwhile waits for it, then starts a fresh instance."""
         with _CLUSTERS_LOCK:
             self._users -= 1
-            last = self._users == 0
-            if last and _CLUSTERS.get(self.address) is self:
+            if self._users:
+                return
+            if _CLUSTERS.get(self.address) is self:
                 del _CLUSTERS[self.address]
-        if last and self._owner is not None:
-            self._leave.set()
-            self._owner.join()
+            if self._owner is not None:
+                self._leave.set()
+                self._owner.join()
 
 
 _CLUSTERS: dict[str | None, _Cluster] = {}
@@ -124,11 +123,16 @@ _CLUSTERS_LOCK = threading.Lock()
 
 
 def _cluster(address: str | None) -> _Cluster:
-    """The process's connection to the cluster at ``address``; made once and shared while anything uses it."""
+    """The process's connection to the cluster at ``address``, with one more user: ``release`` it when done.
+
+    Counted here, under the lock: a user that got the connection is counted before anyone can stop it.
+    """
     with _CLUSTERS_LOCK:
         if address not in _CLUSTERS:
             _CLUSTERS[address] = _Cluster(address)
-        return _CLUSTERS[address]
+        cluster = _CLUSTERS[address]
+        cluster._users += 1
+        return cluster
 
 
 def _remote_call(ray: Any, ref: Any) -> Any:
@@ -223,7 +227,6 @@ class RayBackend:
             # a backend may learn its concurrency only when started (batched llama_cpp): leave it room
             max_concurrency=_MAX_CALLS_PER_ACTOR,
         )
-        cluster.use()
         self.actors = [remote.remote(make) for _ in range(actors)]
         self.concurrency = max(1, local.concurrency) * actors
         self._style: PromptStyle = local.default_prompt_style()
@@ -263,7 +266,6 @@ class RaySandbox:
         remote = self.ray.remote(_GradingActor).options(
             num_cpus=1, max_restarts=-1, max_task_retries=-1, max_concurrency=size + 1, scheduling_strategy="SPREAD"
         )
-        cluster.use()
         self.actors = [remote.remote(workers) for _ in range(count)]
         nodes_seen = dict(self.ray.get([actor.protections.remote() for actor in self.actors]))
         first = next(iter(nodes_seen.values()))
@@ -289,21 +291,15 @@ class RayEngine:
     def __init__(self, config: RunConfig) -> None:
         self.config = config
         self.address = config.options.get("ray_address") or None
-        self._cluster: _Cluster | None = None
-
-    def _connect(self) -> _Cluster:
-        if self._cluster is None:
-            self._cluster = _cluster(self.address)
-        return self._cluster
 
     def place_backend(self, backend: Backend, make: Callable[[], Backend]) -> Backend:
         gpu_layers = self.config.options.get("gpu_layers")
         gpus = 1.0 if gpu_layers not in (None, 0, "0") else 0.0
         actors = int(self.config.options.get("ray_generators") or 1)
-        return RayBackend(self._connect(), make, backend, actors, gpus)
+        return RayBackend(_cluster(self.address), make, backend, actors, gpus)
 
     def place_sandbox(self) -> RaySandbox:
-        return RaySandbox(self._connect(), self.config.workers, self.config.options.get("ray_graders"))
+        return RaySandbox(_cluster(self.address), self.config.workers, self.config.options.get("ray_graders"))
 
     def execute(self, job: RunJob) -> None:
         from bench_runner_core.plugins.local_engine import LocalEngine
