@@ -1,149 +1,24 @@
-"""One sandboxed execution, seen from the trusted worker: spawn, pump its pipes, kill, clean up."""
+"""One sandboxed execution, seen from the trusted worker: pump its pipes, run its cases, kill, clean up.
+
+Its process comes ready (``spare.py``) from the worker's ``launcher.py``.
+"""
 
 from __future__ import annotations
 
 import contextlib
-import itertools
 import os
-import pickle
 import select
 import signal
 import socket
 import time
-from typing import Any
+from typing import TYPE_CHECKING
 
-from bench_runner_core.sandbox import cgroup, cleanup, framing, plaindata, program
-from bench_runner_core.sandbox.jobs import Limits
+from bench_runner_core.sandbox import cleanup, framing, program
+
+if TYPE_CHECKING:
+    from bench_runner_core.sandbox.spare import Spare
 
 _READ = 1 << 16
-_run_numbers = itertools.count()
-
-
-class Spare:
-    """A program process forked and confined before its job arrives, waiting for its source.
-
-    The worker orders the next spare as soon as a verdict is out, so the fork and
-    the confinement overlap with the pool sending the next job.
-    """
-
-    def __init__(self, sock: socket.socket, base: dict[str, Any], limits: Limits) -> None:
-        self.limits = limits
-        self.pidfd = -1
-        # the root is this worker's own (a private tmpfs when possible): a counter names dirs uniquely
-        self.tmpdir = f"{base['sandbox_root']}/run-{next(_run_numbers)}"
-        os.mkdir(self.tmpdir, 0o700)  # exactly: the worker's umask is 077
-        if base["uid"] is not None:
-            os.chown(self.tmpdir, base["uid"], base["uid"])
-        self.status, status_w = os.pipe()
-        self.out, out_w = os.pipe()
-        self.err, err_w = os.pipe()
-        req_r, self.requests = os.pipe()
-        self.replies, rep_w = os.pipe()
-        # the job goes down it; for a stdio job then each case's stdio, and its wait status comes back
-        self.control, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-        stdin = os.open("/dev/null", os.O_RDONLY | os.O_CLOEXEC)
-        child_fds = [status_w, stdin, out_w, err_w, req_r, rep_w, theirs.detach()]
-        # the zygote knows everything else, the same for every execution
-        request = (self.tmpdir, base["uid"], _rlimits(limits))
-        try:
-            socket.send_fds(sock, [pickle.dumps(request)], child_fds)
-        finally:
-            for fd in child_fds:
-                os.close(fd)
-        self._received = False
-        self.ready = False
-
-    def receive(self, sock: socket.socket) -> None:
-        """Collect the zygote's answer: the program's pidfd (none if the fork failed)."""
-        if not self._received:
-            _msg, pidfds, _flags, _addr = socket.recv_fds(sock, 16, 1)
-            self.pidfd = pidfds[0] if pidfds else -1
-            self._received = True
-
-    def start(self, mode: str, prelude: str, source: str, deadline: float) -> None:
-        """Send the job once the process says it is confined (``ready``); a process that never does failed setup."""
-        try:
-            self.control.settimeout(max(deadline - time.monotonic(), 0.001))
-            self.ready = self.control.recv(1) == program.READY
-            self.control.settimeout(None)
-        except OSError:  # (a timeout too)
-            self.ready = False
-        if self.ready:
-            body = plaindata.encode((mode, prelude, source))
-            with contextlib.suppress(OSError):  # it died waiting: its status tells why
-                self.control.sendall(framing.frame(body))
-        if mode == "check" or not self.ready:  # a stdio job's cases follow on the same socket
-            self.control.close()
-
-
-class Launcher:
-    """Hands each job a ready spare (when its limits match) and orders the next one."""
-
-    def __init__(self, sock: socket.socket, base: dict[str, Any]) -> None:
-        self._sock = sock
-        self._base = base
-        self._next: Spare | None = None
-        self._retired: list[Execution] = []
-        self._counter = 0
-        self._oom = cgroup.OomKills(base.get("memory_cgroup"))
-        self._oom_kills = self._oom.count()
-
-    def oom_killed(self) -> bool:
-        """Whether the OOM killer struck in the worker's memory cgroup since the last call."""
-        count = self._oom.count()
-        struck, self._oom_kills = count > self._oom_kills, count
-        return struck
-
-    def launch(self, *, mode: str, prelude: str, source: str, limits: Limits, deadline: float) -> Execution:
-        spare, self._next = self._next, None
-        if spare is not None:
-            spare.receive(self._sock)
-            if _rlimits(spare.limits) != _rlimits(limits) or spare.pidfd < 0:
-                Execution(spare, deadline=time.monotonic()).close()
-                spare = None
-        if spare is None:
-            spare = self._spare(limits)
-            spare.receive(self._sock)
-        execution = Execution(spare, deadline=deadline)
-        execution.limits = limits
-        execution.output_cap = limits.output_bytes
-        if mode != "check":
-            execution.drop_call_pipes()
-        if spare.pidfd >= 0:
-            spare.start(mode, prelude, source, deadline)
-        return execution
-
-    def prepare(self, limits: Limits) -> None:
-        """Order the next job's spare: called once a verdict is out, while the pool sends the next job."""
-        if self._next is None:
-            with contextlib.suppress(OSError):  # no zygote: the worker is retiring anyway
-                self._next = self._spare(limits)
-
-    def _spare(self, limits: Limits) -> Spare:
-        # consecutive programs alternate between two uids: without a PID namespace, the zygote
-        # kills a finished program's leftovers by uid, which must spare the next program
-        self._counter += 1
-        uid = self._base["uid"]
-        base = self._base if uid is None else dict(self._base, uid=uid + (self._counter & 1))
-        return Spare(self._sock, base, limits)
-
-    def retire(self, execution: Execution) -> None:
-        """Kill the execution now; wait for its end and clean up in :meth:`finish_retired`."""
-        execution.kill()
-        self._retired.append(execution)
-
-    def finish_retired(self) -> None:
-        """Called once the verdict is out: the namespace teardown is off the grading path."""
-        while self._retired:
-            self._retired.pop().close()
-
-    def close(self) -> None:
-        self.finish_retired()
-        if self._next is not None:
-            self._next.receive(self._sock)
-            Execution(self._next, deadline=time.monotonic()).close()
-            self._next = None
-        self._oom.close()
 
 
 class Case:
@@ -403,7 +278,3 @@ class Execution:
                     break
                 self._status_buf += data
         self._parse_status()
-
-
-def _rlimits(limits: Limits) -> tuple[int, int, int, int]:
-    return (limits.memory_bytes, limits.file_size_bytes, limits.cpu_seconds, limits.max_processes)

@@ -11,8 +11,9 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from bench_runner_core.records import Verdict
-from bench_runner_core.sandbox.execution import Case, Execution, Launcher
+from bench_runner_core.sandbox.execution import Case, Execution
 from bench_runner_core.sandbox.jobs import CheckJob, StdioJob
+from bench_runner_core.sandbox.launcher import Launcher
 from bench_runner_core.sandbox.remote import (
     NotPlainData,
     OutputLimit,

@@ -100,7 +100,7 @@ def probe() -> tuple[dict[str, Any], dict[str, Any]]:
     if abi and not _forks_ok(lambda: kernel.landlock_restrict(abi, rules)):
         abi, rules = 0, []
     # a uid of our own (unused by anyone) makes RLIMIT_NPROC count only this worker's programs
-    uid = SANDBOX_UID_BASE + 2 * os.getpid() if root else None  # and the next one (execution.Launcher)
+    uid = SANDBOX_UID_BASE + 2 * os.getpid() if root else None  # and the next one (launcher.Launcher)
     # the interpreter may live under a 0700 home (pyenv under /root): with Landlock limiting
     # reads to the interpreter's dirs, the dropped uid keeps only the right to read those
     capabilities = 1 << kernel.CAP_DAC_READ_SEARCH if (root and abi) else 0
@@ -259,7 +259,7 @@ def main(job_fd: int, result_fd: int, tmpfs_bytes: int, memory_bytes: int, cpu: 
 
     from bench_runner_core.records import Verdict
     from bench_runner_core.sandbox import grading
-    from bench_runner_core.sandbox.execution import Launcher
+    from bench_runner_core.sandbox.launcher import Launcher
 
     launcher = Launcher(ours, base)
 
