@@ -14,7 +14,7 @@ from bench_runner_core.convert import unstructure
 from bench_runner_core.records import RunConfig, RunInfo, RunSummary, SampleResult
 from bench_runner_core.store import RunStore
 
-from . import db
+from . import db, rows
 
 log = structlog.get_logger()
 #: how long a finished sample may wait before its row is in the database
@@ -41,14 +41,14 @@ class DatabaseSink:
 
     def run_started(self, run: RunInfo) -> None:
         def start(conn: sqlite3.Connection) -> None:
-            row = db.run_row(
+            row = rows.run_row(
                 {"run_id": run.run_id, "start_time": run.start_time, **unstructure_run(run)}, state="running"
             )
             with db.Transaction(conn):
                 conn.execute("DELETE FROM runs WHERE run_id = ?", (run.run_id,))
-                db.insert_row(conn, "runs", row)
-                db.upsert_problems(conn, row["benchmark"], ((p.id, p.attributes) for p in run.problems))
-                db.insert_samples(conn, run.run_id, self._checkpointed(run.run_id))
+                rows.insert_row(conn, "runs", row)
+                rows.upsert_problems(conn, row["benchmark"], ((p.id, p.attributes) for p in run.problems))
+                rows.insert_samples(conn, run.run_id, self._checkpointed(run.run_id))
 
         # a short wait: a sample is never held up long by another writer; what fails is re-indexed later
         self.conn = self._guard(lambda: db.open_db(self.store.root, busy_timeout_s=5))
@@ -66,11 +66,11 @@ class DatabaseSink:
         if now - self.flushed_at < FLUSH_INTERVAL_S:
             return
         self.flushed_at = now
-        rows, self.pending = self.pending, []
+        batch, self.pending = self.pending, []
 
         def add(conn: sqlite3.Connection) -> None:
             with db.Transaction(conn):
-                db.insert_samples(conn, run.run_id, rows)
+                rows.insert_samples(conn, run.run_id, batch)
 
         self._guard(lambda: add(self.conn))  # type: ignore[arg-type]
 
