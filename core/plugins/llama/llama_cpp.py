@@ -7,7 +7,6 @@ registration, so ``bench_runner --help`` stays light.
 
 from __future__ import annotations
 
-import collections
 import contextlib
 import threading
 import time
@@ -19,7 +18,7 @@ import structlog
 from bench_runner_core.api import BadInput, Option
 from bench_runner_core.hookspecs import hookimpl
 from bench_runner_core.plugins import _common
-from bench_runner_core.plugins.llama import _batch, _cpu_probe, _model, _sequence, _sizing
+from bench_runner_core.plugins.llama import _batch, _cpu_probe, _load_log, _model, _sequence, _sizing
 from bench_runner_core.records import Completion, GenerationRequest, PromptStyle, RunConfig
 from bench_runner_core.registry import BackendRegistrar, OptionRegistrar
 
@@ -33,53 +32,6 @@ PARALLEL_SEQUENCES = Option(
     "same bit for bit as one at a time); 0 (default): the samples of a problem, at least 4; 1: one at a time",
     group="llama_cpp backend",
 )
-
-# llama.cpp reports why a load failed only through its log; keep the recent lines
-_LOG_LINES: collections.deque[str] = collections.deque(maxlen=80)
-_log_state: dict[str, Any] = {}
-
-
-def _capture_llama_log() -> None:
-    """Route llama.cpp's log into ``_LOG_LINES`` (once per process)."""
-    if "callback" in _log_state:
-        return
-    import ctypes
-
-    import llama_cpp
-
-    pending: list[str] = []
-
-    @llama_cpp.llama_log_callback
-    def callback(level: int, text: bytes, user_data: ctypes.c_void_p) -> None:
-        pending.append(text.decode("utf-8", errors="replace"))
-        if pending[-1].endswith("\n"):
-            _LOG_LINES.append("".join(pending).rstrip())
-            pending.clear()
-
-    llama_cpp.llama_log_set(callback, ctypes.c_void_p(0))
-    _log_state["callback"] = callback  # a ctypes callback must outlive its registration
-
-
-def _load_failure(name: str, arch: str | None, layers: int) -> BadInput:
-    lines = list(_LOG_LINES)
-    text = "\n".join(lines).lower()
-    if "unknown model architecture" in text:
-        import llama_cpp
-
-        return BadInput(
-            f"{name}: llama.cpp (llama-cpp-python {llama_cpp.__version__}) cannot load architecture {arch!r}",
-            "upgrade llama-cpp-python or use a model of a supported architecture",
-        )
-    if any(word in text for word in ("out of memory", "failed to allocate", "unable to allocate", "cudamalloc")):
-        if layers != 0:
-            return BadInput(
-                f"out of memory loading {name} with --gpu-layers {layers if layers >= 0 else 'all'}",
-                "lower --gpu-layers (or --ctx-size)",
-            )
-        return BadInput(f"out of memory loading {name}", "lower --ctx-size or use a smaller quantization")
-    errors = [line.strip() for line in lines if "error" in line.lower() or "failed" in line.lower()]
-    reason = errors[-1] if errors else "llama.cpp refused the file"
-    return BadInput(f"llama.cpp could not load {name}: {reason}", "check the file is a complete, valid GGUF")
 
 
 class _FirstToken:
@@ -120,8 +72,7 @@ class LlamaCppBackend:
         facts = _model.gguf_facts(path, info)
         import llama_cpp
 
-        _capture_llama_log()
-        _LOG_LINES.clear()
+        _load_log.capture()
         threads = _model.threads(self._config)
         requested = int(_common.option(self._config, "parallel_sequences", 0))
         if requested < 0:
@@ -180,7 +131,7 @@ class LlamaCppBackend:
                     verbose=False,
                 )
         except (ValueError, RuntimeError) as exc:
-            raise _load_failure(path.name, info.architecture, layers) from exc
+            raise _load_log.failure(path.name, info.architecture, layers) from exc
 
     def _plan_sequences(self, requested: int, n_ctx: int) -> int:
         cache = (n_ctx + _sequence.UTF8_SLACK) * _sizing.cache_bytes_per_token(self._llm)
