@@ -7,6 +7,7 @@ import json
 import os
 import re
 import secrets
+import tempfile
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -179,10 +180,9 @@ class RunStore:
 def _ensure_writable_dir(folder: Path, what: str, fix: str) -> None:
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        # unique to this call: a campaign's runs check the same folders at once from threads of one process
-        probe = folder / f".write-test-{os.getpid()}-{os.urandom(6).hex()}"
-        probe.write_text("")
-        probe.unlink()
+        # a name of its own (tempfile's): a campaign's runs check the same folders at once from one process
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".write-test-"):
+            pass
     except OSError as exc:
         raise BadInput(f"{what} is not writable ({exc.strerror})", fix) from None
 
