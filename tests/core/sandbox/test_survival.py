@@ -190,8 +190,14 @@ def test_an_exit_status_is_the_programs_own(contained: SandboxPool, status: int)
         assert not verdict.detail.startswith("sandbox setup failed") and "case 0: sandbox" not in verdict.detail
 
 
-def _cgroup_dirs(pid: int) -> list[str]:
-    return glob.glob(f"/sys/fs/cgroup/**/bench-sbx-{pid}-*", recursive=True)
+def _cgroup_dirs(pid: int, protections: dict) -> list[str]:
+    """The worker's cgroups still there: any ``bench-sbx-<pid>-*`` beside the groups it made.
+
+    Only there: another container's cgroup tree may hold an unrelated worker's leftovers with the
+    same pid (pids wrap at 32768 on these machines).
+    """
+    parents = {os.path.dirname(group) for group in (protections["memory_cgroup"], protections["cpu_cgroup"]) if group}
+    return [hit for parent in parents for hit in glob.glob(f"{parent}/bench-sbx-{pid}-*")]
 
 
 def test_nothing_is_left_on_the_host_even_when_a_worker_is_killed() -> None:
@@ -212,7 +218,7 @@ def test_nothing_is_left_on_the_host_even_when_a_worker_is_killed() -> None:
         pool.close()
     for pid, protections in {**first, **workers}.items():
         assert not os.path.exists(protections["temp_root"]), protections["temp_root"]
-        assert _cgroup_dirs(pid) == [], pid
+        assert _cgroup_dirs(pid, protections) == [], pid
     left = [p for p in Path("/proc").iterdir() if p.name.isdigit() and int(p.name) in {**first, **workers}]
     assert left == []
 
