@@ -219,17 +219,22 @@ class RayBackend:
     ) -> None:
         self.cluster = cluster
         self.ray = cluster.ray
-        remote = self.ray.remote(_GenerationActor).options(
-            num_cpus=0,
-            num_gpus=gpus,
-            max_restarts=-1,
-            max_task_retries=-1,
-            # a backend may learn its concurrency only when started (batched llama_cpp): leave it room
-            max_concurrency=_MAX_CALLS_PER_ACTOR,
-        )
-        self.actors = [remote.remote(make) for _ in range(actors)]
-        self.concurrency = max(1, local.concurrency) * actors
-        self._style: PromptStyle = local.default_prompt_style()
+        self.actors: list[Any] = []
+        try:
+            remote = self.ray.remote(_GenerationActor).options(
+                num_cpus=0,
+                num_gpus=gpus,
+                max_restarts=-1,
+                max_task_retries=-1,
+                # a backend may learn its concurrency only when started (batched llama_cpp): leave it room
+                max_concurrency=_MAX_CALLS_PER_ACTOR,
+            )
+            self.actors = [remote.remote(make) for _ in range(actors)]
+            self.concurrency = max(1, local.concurrency) * actors
+            self._style: PromptStyle = local.default_prompt_style()
+        except BaseException:
+            _close_actors(cluster, self.actors)  # a stand-in that never came to be holds nothing
+            raise
         self._next = itertools.cycle(self.actors)
         self._lock = threading.Lock()
         self._closed = False
@@ -260,14 +265,19 @@ class RaySandbox:
     def __init__(self, cluster: _Cluster, workers: int | None, actors: int | None) -> None:
         self.cluster = cluster
         self.ray = cluster.ray
-        nodes = [node for node in self.ray.nodes() if node.get("Alive")]
-        count = actors or max(1, len(nodes))
-        size = workers or os.cpu_count() or 2
-        remote = self.ray.remote(_GradingActor).options(
-            num_cpus=1, max_restarts=-1, max_task_retries=-1, max_concurrency=size + 1, scheduling_strategy="SPREAD"
-        )
-        self.actors = [remote.remote(workers) for _ in range(count)]
-        nodes_seen = dict(self.ray.get([actor.protections.remote() for actor in self.actors]))
+        self.actors: list[Any] = []
+        try:
+            nodes = [node for node in self.ray.nodes() if node.get("Alive")]
+            count = actors or max(1, len(nodes))
+            size = workers or os.cpu_count() or 2
+            remote = self.ray.remote(_GradingActor).options(
+                num_cpus=1, max_restarts=-1, max_task_retries=-1, max_concurrency=size + 1, scheduling_strategy="SPREAD"
+            )
+            self.actors = [remote.remote(workers) for _ in range(count)]
+            nodes_seen = dict(self.ray.get([actor.protections.remote() for actor in self.actors]))
+        except BaseException:
+            _close_actors(cluster, self.actors)  # a stand-in that never came to be holds nothing
+            raise
         first = next(iter(nodes_seen.values()))
         self.protections: Mapping[str, Any] = {**first, "nodes": nodes_seen}
         self._next = itertools.cycle(self.actors)

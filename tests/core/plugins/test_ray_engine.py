@@ -201,6 +201,28 @@ def test_the_local_instance_outlives_the_thread_that_started_it(tmp_path: Path) 
     assert said == ["answered 42", "connected False"], "it answered after its thread ended; the last close stopped it"
 
 
+NEVER_PLACED = """
+from bench_runner_core.plugins import ray_engine
+
+try:
+    ray_engine.RaySandbox(ray_engine._cluster(None), "two", 1)  # a pool size that is not a number
+except TypeError:
+    print("raised", flush=True)
+print("connected", ray_engine._import_ray().is_initialized(), "clusters", len(ray_engine._CLUSTERS), flush=True)
+"""
+
+
+def test_a_stand_in_that_fails_to_start_stops_the_instance_it_started(tmp_path: Path) -> None:
+    # it was counted as a user of the local instance: failing, it leaves, or the instance outlives every run
+    done = subprocess.run(
+        [str(Path(BIN).parent / "python"), "-c", NEVER_PLACED], cwd=tmp_path,
+        env=cli_env(tmp_path, **RAY_ENV), capture_output=True, text=True, timeout=240,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    said = [line for line in done.stdout.splitlines() if line.startswith(("raised", "connected"))]
+    assert said == ["raised", "connected False clusters 0"]
+
+
 CAMPAIGN = """
 name = "spread"
 parallel = 2
