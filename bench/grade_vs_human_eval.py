@@ -191,7 +191,8 @@ for index, (pid, read) in enumerate(shares):
     with os.fdopen(read, "rb") as handle:
         verdicts[index :: len(cpus)] = json.loads(handle.read())
     os.waitpid(pid, 0)
-print(json.dumps({"seconds": time.perf_counter() - start, "verdicts": verdicts}))
+with open(path + ".out", "w") as handle:  # not stdout: a program may print to it
+    json.dump({"seconds": time.perf_counter() - start, "verdicts": verdicts}, handle)
 """
 
 
@@ -214,8 +215,8 @@ def grade_floor(samples: list[dict], problems: dict, workers: int | None, tmp: P
     path.write_text(json.dumps(programs))
     count = str(workers or os.cpu_count() or 1)
     command = [sys.executable, "-I", "-S", "-c", _FLOOR, str(path), count, str(TIMEOUT_S), " ".join(worker.PRELOAD)]
-    done = subprocess.run(command, check=True, capture_output=True, text=True, cwd=tmp)
-    result = json.loads(done.stdout)
+    subprocess.run(command, check=True, capture_output=True, text=True, cwd=tmp)
+    result = json.loads(Path(f"{path}.out").read_text())
     return result["verdicts"], result["seconds"]
 
 
@@ -311,7 +312,7 @@ def main() -> None:
             f"floor:    {floor_s:.2f} s (a fork per sample, unconfined, no CLI; "
             f"verdicts equal to the official's: {compared - floor_disagreements}/{compared})"
         )
-        print(f"ratio official/floor: {theirs_s / floor_s:.1f}x (no grader forking a process per sample beats it here)")
+        print(f"ratio official/floor: {theirs_s / floor_s:.1f}x (about the most a grader forking per sample gets here)")
     print(f"verdicts agree: {not disagreements} ({compared - len(disagreements)}/{compared})")
     for task_id, a, b in disagreements[:20]:
         print(f"  disagree {task_id}: ours passed={a}, official passed={b}")
