@@ -190,14 +190,19 @@ print("connected", ray.is_initialized(), flush=True)
 """
 
 
-def test_the_local_instance_outlives_the_thread_that_started_it(tmp_path: Path) -> None:
-    # Ray kills a local instance's processes when the thread that started them ends (PR_SET_PDEATHSIG)
+def said_by(script: str, tmp_path: Path) -> list[str]:
+    """Run ``script`` in a fresh interpreter (a Ray instance of its own); the lines it printed about the outcome."""
     done = subprocess.run(
-        [str(Path(BIN).parent / "python"), "-c", OUTLIVES_ITS_THREAD], cwd=tmp_path,
+        [str(Path(BIN).parent / "python"), "-c", script], cwd=tmp_path,
         env=cli_env(tmp_path, **RAY_ENV), capture_output=True, text=True, timeout=240,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-3000:]
-    said = [line for line in done.stdout.splitlines() if line.startswith(("answered", "connected"))]
+    return [line for line in done.stdout.splitlines() if line.startswith(("answered", "raised", "connected"))]
+
+
+def test_the_local_instance_outlives_the_thread_that_started_it(tmp_path: Path) -> None:
+    # Ray kills a local instance's processes when the thread that started them ends (PR_SET_PDEATHSIG)
+    said = said_by(OUTLIVES_ITS_THREAD, tmp_path)
     assert said == ["answered 42", "connected False"], "it answered after its thread ended; the last close stopped it"
 
 
@@ -214,13 +219,7 @@ print("connected", ray_engine._import_ray().is_initialized(), "clusters", len(ra
 
 def test_a_stand_in_that_fails_to_start_stops_the_instance_it_started(tmp_path: Path) -> None:
     # it was counted as a user of the local instance: failing, it leaves, or the instance outlives every run
-    done = subprocess.run(
-        [str(Path(BIN).parent / "python"), "-c", NEVER_PLACED], cwd=tmp_path,
-        env=cli_env(tmp_path, **RAY_ENV), capture_output=True, text=True, timeout=240,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr[-3000:]
-    said = [line for line in done.stdout.splitlines() if line.startswith(("raised", "connected"))]
-    assert said == ["raised", "connected False clusters 0"]
+    assert said_by(NEVER_PLACED, tmp_path) == ["raised", "connected False clusters 0"]
 
 
 CAMPAIGN = """
