@@ -3,7 +3,7 @@
 Run in a lean interpreter, with only the modules our zygote preloads, so that
 its forks copy no more than our zygote's do::
 
-    python -I -S bench/floor.py MODE JOBS WORKERS TIMEOUT PRELOAD KERNEL RULES
+    python -I -S bench/floor.py MODE JOBS WORKERS TIMEOUT PRELOAD SANDBOX RULES
 
 ``JOBS`` is a JSON list of ``[prompt, completion, test, entry_point]``; the
 verdicts and the seconds taken go to ``JOBS + ".out"`` (not stdout: a program
@@ -24,8 +24,11 @@ The modes:
   cgroups, no seccomp, no minimal root, no output capture, no plain-data
   check of replies (marshal: these samples are ours): all of that only adds.
 
-``KERNEL`` is the path of ``bench_runner_core/sandbox/kernel.py`` (standard
-library only); ``RULES`` a JSON file holding ``[landlock_abi, rules]``.
+``SANDBOX`` is the directory of ``bench_runner_core.sandbox``: its ``kernel``
+and ``framing`` modules (standard library only) are loaded from there, so the
+system calls and the frames are the sandbox's own. ``RULES`` is a JSON file
+holding ``[landlock_abi, rules]`` (ABI 0: no Landlock). ``confined`` needs
+root: PID namespaces and a uid per program.
 """
 
 import contextlib
@@ -44,7 +47,7 @@ import struct
 import sys
 import time
 
-_LENGTH = struct.Struct("<I")
+kernel = framing = None  # the sandbox's own modules, loaded by path in main()
 _UID_BASE = 1_600_000_000
 _LIMITS = (
     (resource.RLIMIT_AS, 1 << 30),
@@ -55,23 +58,12 @@ _LIMITS = (
 )
 
 
-def _read_exactly(fd, size):
-    data = b""
-    while len(data) < size:
-        chunk = os.read(fd, size - len(data))
-        if not chunk:
-            raise EOFError
-        data += chunk
-    return data
-
-
 def _receive(fd):
-    return marshal.loads(_read_exactly(fd, _LENGTH.unpack(_read_exactly(fd, _LENGTH.size))[0]))
+    return marshal.loads(framing.receive(fd))
 
 
 def _send(fd, message):
-    body = marshal.dumps(message)
-    os.write(fd, _LENGTH.pack(len(body)) + body)
+    framing.send(fd, marshal.dumps(message))
 
 
 def _open_share(jobs, timeout):
@@ -99,15 +91,16 @@ def _open_share(jobs, timeout):
     return verdicts
 
 
-def _program(tmpdir, uid, kernel):
-    """A confined program: fds 3 (calls in), 4 (replies out) and 5 (the Landlock ruleset)."""
+def _program(tmpdir, uid, landlock):
+    """A confined program: fds 3 (calls in), 4 (replies out) and 5 (the Landlock ruleset, if ``landlock``)."""
     kernel.unshare(kernel.CLONE_NEWIPC)
     os.setsid()
     for which, value in _LIMITS:
         resource.setrlimit(which, (value, value))
     os.chdir(tmpdir)
-    kernel.landlock_restrict_self(5)
-    os.close(5)
+    if landlock:
+        kernel.landlock_restrict_self(5)
+        os.close(5)
     if uid is not None:
         os.setgroups([])
         kernel.prctl(kernel.PR_SET_KEEPCAPS, 1)
@@ -135,10 +128,10 @@ def _program(tmpdir, uid, kernel):
             _send(4, ("raise", type(exc).__name__))
 
 
-def _zygote(sock, root, kernel, abi, rules):
+def _zygote(sock, root, abi, rules):
     """Fork one confined program per request (fds: calls in, replies out, status out); reap and report each."""
     kernel.prctl(kernel.PR_SET_NO_NEW_PRIVS, 1)
-    ruleset = kernel.landlock_ruleset(abi, [*rules, (root, kernel.fs_rights(abi))])
+    ruleset = kernel.landlock_ruleset(abi, [*rules, (root, kernel.fs_rights(abi))]) if abi else -1
     own_namespace = os.open("/proc/self/ns/pid", os.O_RDONLY)
     gc.collect()
     gc.freeze()
@@ -165,11 +158,11 @@ def _zygote(sock, root, kernel, abi, rules):
         pid = os.fork()
         if pid == 0:
             try:
-                kept = [fcntl.fcntl(fd, fcntl.F_DUPFD, 100) for fd in (fds[0], fds[1], ruleset)]
+                kept = [fcntl.fcntl(fd, fcntl.F_DUPFD, 100) for fd in (fds[0], fds[1], ruleset) if fd >= 0]
                 for target, fd in enumerate(kept, start=3):
                     os.dup2(fd, target)
-                os.closerange(6, 1 << 16)
-                _program(tmpdir, uid, kernel)
+                os.closerange(3 + len(kept), 1 << 16)
+                _program(tmpdir, uid, ruleset >= 0)
             finally:
                 os._exit(71)
         pidfd = os.pidfd_open(pid)
@@ -209,7 +202,7 @@ def _check(ends, prompt, test, entry_point):
     return True
 
 
-def _confined_share(path, index, count, cpu, timeout, kernel, abi, rules):
+def _confined_share(path, index, count, cpu, timeout, abi, rules):
     """Fork the zygote before any test data is loaded, then grade this share's jobs through it."""
     root = f"{path}.{cpu}.d"  # beside the jobs file: the caller's temp dir
     os.mkdir(root, 0o711)
@@ -219,7 +212,7 @@ def _confined_share(path, index, count, cpu, timeout, kernel, abi, rules):
     if zygote == 0:
         ours.close()
         try:
-            _zygote(theirs, root, kernel, abi, rules)
+            _zygote(theirs, root, abi, rules)
         finally:
             os._exit(1)
     theirs.close()
@@ -261,15 +254,16 @@ def _confined_share(path, index, count, cpu, timeout, kernel, abi, rules):
     return verdicts
 
 
-def _load_kernel(path):
-    spec = importlib.util.spec_from_file_location("kernel", path)
+def _load(directory, name):
+    spec = importlib.util.spec_from_file_location(name, os.path.join(directory, f"{name}.py"))
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
 
 
-def main(mode, path, workers, timeout, preload, kernel_path, rules_path):
-    kernel = _load_kernel(kernel_path)
+def main(mode, path, workers, timeout, preload, sandbox, rules_path):
+    global kernel, framing
+    kernel, framing = _load(sandbox, "kernel"), _load(sandbox, "framing")
     with open(rules_path) as handle:
         abi, rules = json.load(handle)
     rules = [tuple(rule) for rule in rules]
@@ -291,7 +285,7 @@ def main(mode, path, workers, timeout, preload, kernel_path, rules_path):
                     with open(path) as handle:
                         verdicts = _open_share(json.load(handle)[index :: len(cpus)], timeout)
                 else:
-                    verdicts = _confined_share(path, index, len(cpus), cpu, timeout, kernel, abi, rules)
+                    verdicts = _confined_share(path, index, len(cpus), cpu, timeout, abi, rules)
                 os.write(write, json.dumps(verdicts).encode())
             finally:
                 os._exit(0)
